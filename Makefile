@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
-BINARIES := apiserver scheduler controller-manager kubelet minictl
+BINARIES := $(notdir $(wildcard cmd/*))
 PROTO_DIR := api/proto
 PROTO_FILES := $(wildcard $(PROTO_DIR)/minik8s/v1/*.proto)
 LDFLAGS := -s -w
@@ -41,7 +41,7 @@ vet: ## go vet
 	$(GO) vet ./...
 
 unit: ## unit tests with the race detector
-	$(GO) test -race -count=1 ./pkg/... ./api/... ./cmd/...
+	$(GO) test -race -count=1 ./pkg/... ./api/... ./cmd/... ./test/architecture/...
 
 integration: build ## integration tests: in-process apiserver on embedded etcd, the built binaries
 	MINIK8S_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./test/integration/...
