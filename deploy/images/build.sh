@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the minik8s images without any registry: the static Go binaries are
+# compiled on the host, then `docker build` gets a context holding only the
+# binary and its Dockerfile (FROM scratch, nothing is pulled).
+#
+#   deploy/images/build.sh            build minik8s/pause:3.10 and minik8s/testapp:v1
+#   deploy/images/build.sh testapp    build only the test application
+#
+# Environment: GO (default go), DOCKER (default docker).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+GO="${GO:-go}"
+DOCKER="${DOCKER:-docker}"
+
+declare -A tags=(
+	[pause]="minik8s/pause:3.10"
+	[testapp]="minik8s/testapp:v1"
+)
+
+images=("$@")
+if [ ${#images[@]} -eq 0 ]; then
+	images=(pause testapp)
+fi
+
+# Without the buildx plugin the docker CLI needs the classic builder; FROM
+# scratch works the same on both.
+if [ -z "${DOCKER_BUILDKIT:-}" ] && ! "$DOCKER" buildx version >/dev/null 2>&1; then
+	export DOCKER_BUILDKIT=0
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+for name in "${images[@]}"; do
+	tag="${tags[$name]:-}"
+	if [ -z "$tag" ]; then
+		echo "unknown image $name (known: ${!tags[*]})" >&2
+		exit 2
+	fi
+	ctx="$work/$name"
+	mkdir -p "$ctx"
+	(cd "$root" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
+		-o "$ctx/$name" "./deploy/images/$name")
+	cp "$here/$name/Dockerfile" "$ctx/Dockerfile"
+	if ! out="$("$DOCKER" build --quiet --tag "$tag" "$ctx" 2>&1)"; then
+		echo "$out" >&2
+		exit 1
+	fi
+	echo "built $tag"
+done
