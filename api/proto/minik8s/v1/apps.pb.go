@@ -739,8 +739,8 @@ const file_minik8s_v1_apps_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12J\n" +
 	"\x0erolling_update\x18\x02 \x01(\v2#.minik8s.v1.RollingUpdateDeploymentR\rrollingUpdate\"k\n" +
 	"\x17RollingUpdateDeployment\x12-\n" +
-	"\x0fmax_unavailable\x18\x01 \x01(\tB\x04\x88\xb5\x18\x02R\x0emaxUnavailable\x12!\n" +
-	"\tmax_surge\x18\x02 \x01(\tB\x04\x88\xb5\x18\x02R\bmaxSurge\"\x8c\x03\n" +
+	"\x0fmax_unavailable\x18\x01 \x01(\tB\x04\xe8\xbb\x1c\x02R\x0emaxUnavailable\x12!\n" +
+	"\tmax_surge\x18\x02 \x01(\tB\x04\xe8\xbb\x1c\x02R\bmaxSurge\"\x8c\x03\n" +
 	"\x10DeploymentStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\x05R\breplicas\x12)\n" +

@@ -3539,8 +3539,8 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"\bprotocol\x18\x04 \x01(\tR\bprotocol\x12\x17\n" +
 	"\ahost_ip\x18\x05 \x01(\tR\x06hostIP\"\xac\x02\n" +
 	"\x14ResourceRequirements\x12P\n" +
-	"\brequests\x18\x01 \x03(\v2..minik8s.v1.ResourceRequirements.RequestsEntryB\x04\x88\xb5\x18\x01R\brequests\x12J\n" +
-	"\x06limits\x18\x02 \x03(\v2,.minik8s.v1.ResourceRequirements.LimitsEntryB\x04\x88\xb5\x18\x01R\x06limits\x1a;\n" +
+	"\brequests\x18\x01 \x03(\v2..minik8s.v1.ResourceRequirements.RequestsEntryB\x04\xe8\xbb\x1c\x01R\brequests\x12J\n" +
+	"\x06limits\x18\x02 \x03(\v2,.minik8s.v1.ResourceRequirements.LimitsEntryB\x04\xe8\xbb\x1c\x01R\x06limits\x1a;\n" +
 	"\rRequestsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -3570,7 +3570,7 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"\acommand\x18\x01 \x03(\tR\acommand\"\xa4\x01\n" +
 	"\rHTTPGetAction\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
-	"\x04port\x18\x02 \x01(\tB\x04\x88\xb5\x18\x02R\x04port\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\tB\x04\xe8\xbb\x1c\x02R\x04port\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x12\x16\n" +
 	"\x06scheme\x18\x04 \x01(\tR\x06scheme\x129\n" +
 	"\fhttp_headers\x18\x05 \x03(\v2\x16.minik8s.v1.HTTPHeaderR\vhttpHeaders\"6\n" +
@@ -3579,7 +3579,7 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"?\n" +
 	"\x0fTCPSocketAction\x12\x18\n" +
-	"\x04port\x18\x01 \x01(\tB\x04\x88\xb5\x18\x02R\x04port\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\tB\x04\xe8\xbb\x1c\x02R\x04port\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\"I\n" +
 	"\bAffinity\x12=\n" +
 	"\rnode_affinity\x18\x01 \x01(\v2\x18.minik8s.v1.NodeAffinityR\fnodeAffinity\"\xab\x02\n" +
@@ -3617,7 +3617,7 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"\x14EmptyDirVolumeSource\x12\x16\n" +
 	"\x06medium\x18\x01 \x01(\tR\x06medium\x12#\n" +
 	"\n" +
-	"size_limit\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01R\tsizeLimit\">\n" +
+	"size_limit\x18\x02 \x01(\tB\x04\xe8\xbb\x1c\x01R\tsizeLimit\">\n" +
 	"\x14HostPathVolumeSource\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"Y\n" +
@@ -3703,8 +3703,8 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"time_added\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimeAdded\"\xc9\x04\n" +
 	"\n" +
 	"NodeStatus\x12F\n" +
-	"\bcapacity\x18\x01 \x03(\v2$.minik8s.v1.NodeStatus.CapacityEntryB\x04\x88\xb5\x18\x01R\bcapacity\x12O\n" +
-	"\vallocatable\x18\x02 \x03(\v2'.minik8s.v1.NodeStatus.AllocatableEntryB\x04\x88\xb5\x18\x01R\vallocatable\x125\n" +
+	"\bcapacity\x18\x01 \x03(\v2$.minik8s.v1.NodeStatus.CapacityEntryB\x04\xe8\xbb\x1c\x01R\bcapacity\x12O\n" +
+	"\vallocatable\x18\x02 \x03(\v2'.minik8s.v1.NodeStatus.AllocatableEntryB\x04\xe8\xbb\x1c\x01R\vallocatable\x125\n" +
 	"\n" +
 	"conditions\x18\x03 \x03(\v2\x15.minik8s.v1.ConditionR\n" +
 	"conditions\x125\n" +
@@ -3760,7 +3760,7 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x122\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x16.minik8s.v1.ObjectMetaR\bmetadata\x123\n" +
 	"\x04data\x18\x04 \x03(\v2\x1f.minik8s.v1.ConfigMap.DataEntryR\x04data\x12L\n" +
-	"\vbinary_data\x18\x05 \x03(\v2%.minik8s.v1.ConfigMap.BinaryDataEntryB\x04\x88\xb5\x18\x03R\n" +
+	"\vbinary_data\x18\x05 \x03(\v2%.minik8s.v1.ConfigMap.BinaryDataEntryB\x04\xe8\xbb\x1c\x03R\n" +
 	"binaryData\x12!\n" +
 	"\timmutable\x18\x06 \x01(\bH\x00R\timmutable\x88\x01\x01\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
@@ -3776,7 +3776,7 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x122\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x16.minik8s.v1.ObjectMetaR\bmetadata\x126\n" +
-	"\x04data\x18\x04 \x03(\v2\x1c.minik8s.v1.Secret.DataEntryB\x04\x88\xb5\x18\x03R\x04data\x12C\n" +
+	"\x04data\x18\x04 \x03(\v2\x1c.minik8s.v1.Secret.DataEntryB\x04\xe8\xbb\x1c\x03R\x04data\x12C\n" +
 	"\vstring_data\x18\x05 \x03(\v2\".minik8s.v1.Secret.StringDataEntryR\n" +
 	"stringData\x12\x12\n" +
 	"\x04type\x18\x06 \x01(\tR\x04type\x12!\n" +

@@ -619,16 +619,19 @@ var file_minik8s_v1_meta_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
 		ExtensionType: (*FieldType)(nil),
-		Field:         50001,
+		Field:         58301,
 		Name:          "minik8s.v1.field_type",
-		Tag:           "varint,50001,opt,name=field_type,enum=minik8s.v1.FieldType",
+		Tag:           "varint,58301,opt,name=field_type,enum=minik8s.v1.FieldType",
 		Filename:      "minik8s/v1/meta.proto",
 	},
 }
 
 // Extension fields to descriptorpb.FieldOptions.
 var (
-	// optional minik8s.v1.FieldType field_type = 50001;
+	// 58301: etcd's versionpb already extends FieldOptions with 50000-50003,
+	// and both are linked into the apiserver (a clash panics at init).
+	//
+	// optional minik8s.v1.FieldType field_type = 58301;
 	E_FieldType = &file_minik8s_v1_meta_proto_extTypes[0]
 )
 
@@ -712,7 +715,7 @@ const file_minik8s_v1_meta_proto_rawDesc = "" +
 	"\x18FIELD_TYPE_INT_OR_STRING\x10\x02\x12\x18\n" +
 	"\x14FIELD_TYPE_BYTES_MAP\x10\x03:U\n" +
 	"\n" +
-	"field_type\x12\x1d.google.protobuf.FieldOptions\x18ц\x03 \x01(\x0e2\x15.minik8s.v1.FieldTypeR\tfieldTypeB(Z&minik8s/api/proto/minik8s/v1;minik8sv1b\x06proto3"
+	"field_type\x12\x1d.google.protobuf.FieldOptions\x18\xbd\xc7\x03 \x01(\x0e2\x15.minik8s.v1.FieldTypeR\tfieldTypeB(Z&minik8s/api/proto/minik8s/v1;minik8sv1b\x06proto3"
 
 var (
 	file_minik8s_v1_meta_proto_rawDescOnce sync.Once
