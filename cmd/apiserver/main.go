@@ -1,0 +1,116 @@
+// Command apiserver is minik8s' API server: the only door to etcd, serving
+// the minik8s API over gRPC with mutual TLS.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"minik8s/pkg/apiserver"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var (
+		cfg         apiserver.Config
+		etcdServers string
+		logFormat   string
+		verbosity   int
+	)
+	cmd := &cobra.Command{
+		Use:   "apiserver",
+		Short: "The minik8s API server: gRPC with mutual TLS in front of etcd",
+		Long: `The minik8s API server validates and stores every object in etcd and serves the
+minik8s API (create, get, list, watch, update, delete, bind) over gRPC with TLS 1.3
+and client certificates. With no --etcd-servers it runs an embedded single-member
+etcd in --data-dir. Metrics, /healthz, /livez and /readyz are served over plain
+HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := newLogger(logFormat, verbosity)
+			if err != nil {
+				return err
+			}
+			defer lg.Sync() //nolint:errcheck // stderr may not sync
+			if etcdServers != "" {
+				for _, s := range strings.Split(etcdServers, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						cfg.EtcdServers = append(cfg.EtcdServers, s)
+					}
+				}
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer, cfg.Gatherer = reg, reg
+			cfg.Logger = lg.Named("apiserver")
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			s, err := apiserver.New(cfg)
+			if err != nil {
+				return err
+			}
+			return s.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA bundle that client certificates must chain to (required)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serving certificate (required; reloaded when the file is replaced)")
+	f.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file (required)")
+	f.StringVar(&cfg.BindAddress, "bind-address", apiserver.DefaultBindAddress, "IP address to serve the secure port on")
+	f.IntVar(&cfg.SecurePort, "secure-port", apiserver.DefaultSecurePort, "port to serve gRPC with mutual TLS on (0 picks a free port)")
+	f.StringVar(&cfg.MetricsBindAddress, "metrics-bind-address", apiserver.DefaultMetricsBindAddress, "host:port for plain-HTTP /metrics, /healthz, /livez and /readyz")
+	f.StringVar(&cfg.DataDir, "data-dir", apiserver.DefaultDataDir, "data directory of the embedded etcd (used when --etcd-servers is empty)")
+	f.StringVar(&etcdServers, "etcd-servers", "", "comma-separated etcd client URLs; empty runs an embedded single-member etcd in --data-dir")
+	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify the etcd servers")
+	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for etcd (apiserver-etcd-client)")
+	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "private key of --etcd-certfile")
+	f.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", apiserver.DefaultEtcdCompactionInterval, "interval of compaction of old etcd revisions (negative disables)")
+	f.StringVar(&cfg.KubeletClientCertFile, "kubelet-client-certificate", "", "client certificate the apiserver presents to kubelets (apiserver-kubelet-client)")
+	f.StringVar(&cfg.KubeletClientKeyFile, "kubelet-client-key", "", "private key of --kubelet-client-certificate")
+	f.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", apiserver.DefaultServiceClusterIPRange, "CIDR range of service cluster IPs")
+	f.DurationVar(&cfg.RequestTimeout, "request-timeout", apiserver.DefaultRequestTimeout, "deadline of calls that carry none")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", apiserver.DefaultShutdownTimeout, "how long in-flight calls may run on after SIGTERM")
+	f.StringVar(&logFormat, "log-format", "console", "log format: json or console")
+	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 0 info, 3 and more also every request (debug)")
+	return cmd
+}
+
+// newLogger builds the process logger from the logging flags.
+func newLogger(format string, v int) (*zap.Logger, error) {
+	level := zapcore.InfoLevel
+	if v >= 3 {
+		level = zapcore.DebugLevel
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console", "text":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
+}
+

@@ -1,0 +1,57 @@
+package apiserver
+
+import (
+	"context"
+
+	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/apiserver/registry"
+)
+
+// The verbs that belong to later work: CSR approval and signing, and the
+// logs and exec proxies to the kubelets. They are authorized like every
+// other call and answer Unimplemented until they are built.
+
+func (a *apiService) UpdateApproval(ctx context.Context, req *v1.UpdateApprovalRequest) (*v1.UpdateApprovalResponse, error) {
+	return nil, errdefs.NotImplemented("certificatesigningrequests/approval: approving and signing certificate requests is not implemented yet")
+}
+
+func (a *apiService) PodLogs(req *v1.PodLogsRequest, stream v1.API_PodLogsServer) error {
+	return errdefs.NotImplemented("pods/log: the log proxy to the kubelet is not implemented yet")
+}
+
+func (a *apiService) PodExec(stream v1.API_PodExecServer) error {
+	// Receive the start message so the call is authorized before answering.
+	if _, err := stream.Recv(); err != nil {
+		return err
+	}
+	return errdefs.NotImplemented("pods/exec: the exec proxy to the kubelet is not implemented yet")
+}
+
+// Discovery: kubeadm's cluster-info, readable without credentials.
+const (
+	clusterInfoNamespace = "kube-public"
+	clusterInfoName      = "cluster-info"
+)
+
+type discoveryService struct {
+	v1.UnimplementedDiscoveryServer
+	reg *registry.Registry
+}
+
+var _ v1.DiscoveryServer = (*discoveryService)(nil)
+
+// GetClusterInfo returns the kube-public/cluster-info ConfigMap: the
+// cluster's CA and address, and the token signatures a joining node checks
+// before it trusts them.
+func (d *discoveryService) GetClusterInfo(ctx context.Context, _ *v1.GetClusterInfoRequest) (*v1.GetClusterInfoResponse, error) {
+	k, err := d.reg.Kind("configmaps")
+	if err != nil {
+		return nil, err
+	}
+	obj, err := d.reg.Get(ctx, k, clusterInfoNamespace, clusterInfoName)
+	if err != nil {
+		return nil, err
+	}
+	return &v1.GetClusterInfoResponse{ConfigMap: obj.(*v1.ConfigMap)}, nil
+}
