@@ -59,6 +59,7 @@ type Server struct {
 	bookmark  chan struct{}
 	breakCh   chan struct{}
 	breakErr  error
+	thawCh    chan struct{} // non-nil while watches are frozen
 	fail      map[string][]error
 	hang      map[string]int
 	calls     map[string]int
@@ -210,6 +211,26 @@ func (s *Server) BreakWatches(err error) {
 	s.breakErr = err
 	close(s.breakCh)
 	s.breakCh = make(chan struct{})
+}
+
+// Freeze stops every watch from sending until Thaw (or BreakWatches):
+// changes made meanwhile are not seen by watchers.
+func (s *Server) Freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.thawCh == nil {
+		s.thawCh = make(chan struct{})
+	}
+}
+
+// Thaw lets frozen watches go on.
+func (s *Server) Thaw() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.thawCh != nil {
+		close(s.thawCh)
+		s.thawCh = nil
+	}
 }
 
 // Bookmark makes every watch that allows bookmarks send one at the current
@@ -622,6 +643,20 @@ func (s *Server) Watch(req *v1.WatchRequest, stream grpc.ServerStreamingServer[v
 	bookmarkDue := false
 	for {
 		s.mu.Lock()
+		if thaw, brk := s.thawCh, s.breakCh; thaw != nil {
+			s.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-thaw:
+			case <-brk:
+				s.mu.Lock()
+				err := s.breakErr
+				s.mu.Unlock()
+				return err
+			}
+			continue
+		}
 		if last < s.compacted {
 			s.mu.Unlock()
 			return errdefs.Expired("too old resource version: %d (%d)", last, s.compacted)
