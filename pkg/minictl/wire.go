@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"minik8s/pkg/apis"
+	"minik8s/pkg/minictl/kubeadm"
 	"minik8s/pkg/pki/kubeconfig"
 )
 
@@ -41,5 +42,5 @@ func encodeYAML(obj apis.Object) ([]byte, error) {
 
 // newInitCommand is kubeadm's `init` with its phases.
 func newInitCommand(f *Factory) *cobra.Command {
-	return nil
+	return kubeadm.NewInitCommand(f.Out)
 }
