@@ -48,8 +48,8 @@ func ready(p *v1.Pod) {
 
 func TestPodStatusColumns(t *testing.T) {
 	tests := []struct {
-		name                     string
-		pod                      *v1.Pod
+		name                    string
+		pod                     *v1.Pod
 		ready, status, restarts string
 	}{
 		{"pending unscheduled", pod("p", "Pending", nil), "0/1", "Pending", "0"},
