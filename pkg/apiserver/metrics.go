@@ -4,11 +4,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the apiserver's own series, with Kubernetes' names.
+// metrics are the apiserver's own series, with Kubernetes' names. The
+// storage layer registers its own (etcd_request_duration_seconds,
+// apiserver_storage_objects, apiserver_registered_watchers) on the same
+// registry.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	watchers *prometheus.GaugeVec
 	inflight *prometheus.GaugeVec
 }
 
@@ -27,16 +29,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Response latency distribution in seconds for each verb, resource and subresource (watches and other long-running calls excluded).",
 			Buckets: requestDurationBuckets,
 		}, []string{"verb", "resource", "subresource"}),
-		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "apiserver_registered_watchers",
-			Help: "Number of currently open watches per resource.",
-		}, []string{"resource"}),
 		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "apiserver_current_inflight_requests",
 			Help: "Number of requests being served, by kind (readOnly, mutating, longRunning).",
 		}, []string{"request_kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.watchers, m.inflight} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inflight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

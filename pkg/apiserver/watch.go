@@ -70,9 +70,6 @@ func (a *apiService) Watch(req *v1.WatchRequest, stream v1.API_WatchServer) erro
 		return err
 	}
 	defer w.Stop()
-	g := a.s.metrics.watchers.WithLabelValues(k.Resource.Name)
-	g.Inc()
-	defer g.Dec()
 	for _, ev := range initial {
 		if err := stream.Send(ev); err != nil {
 			return err
