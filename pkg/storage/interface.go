@@ -81,14 +81,22 @@ type Interface interface {
 	// result with its new resourceVersion. NotFound when absent.
 	GuaranteedUpdate(ctx context.Context, key string, out apis.Object, tryUpdate UpdateFunc) error
 	// Delete removes key when check (may be nil) accepts the current object,
-	// comparing on the revision it read; out receives the last state with
-	// resourceVersion = the delete's revision.
+	// comparing on the revision it read; out (may be nil) receives the last
+	// state with resourceVersion = the delete's revision.
 	Delete(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error) error
 	// List returns every object under prefix and the revision of the read.
-	// With minRevision > 0 the result is at least that fresh.
+	// With minRevision > 0 the result is at least that fresh; with 0 it is
+	// consistent (at least as fresh as etcd when the call began). A
+	// minRevision the store cannot reach in time fails with
+	// errdefs.ClassTimeout ("too large resource version"). Objects served
+	// by a watch cache are shared with it: read-only, clone before changing.
 	List(ctx context.Context, prefix string, minRevision int64, newObj func() apis.Object, filter func(apis.Object) bool) ([]apis.Object, int64, error)
 	// Watch delivers every change under prefix strictly after revision, in
-	// order, each once, filtered by filter (may be nil). revision 0 means
-	// "from now". A compacted revision fails with errdefs.Expired.
+	// order, each once, filtered by filter (may be nil): an object that
+	// starts matching arrives as Added, one that stops matching as Deleted
+	// (with its new state), as in Kubernetes. revision 0 means
+	// "from now". A compacted revision fails with errdefs.Expired. Bookmark
+	// events (progress, no object) may come in between; a caller that has
+	// no use for them drops them.
 	Watch(ctx context.Context, prefix string, revision int64, filter func(apis.Object) bool) (Watcher, error)
 }

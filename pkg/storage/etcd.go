@@ -1,0 +1,531 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"minik8s/pkg/apis"
+	"minik8s/pkg/apis/errdefs"
+)
+
+// DefaultListPageSize is how many keys a List reads from etcd per request.
+const DefaultListPageSize = 1000
+
+// Etcd is the store on etcd. Values are protobuf without resourceVersion;
+// an object's resourceVersion is its key's mod revision. Safe for
+// concurrent use.
+type Etcd struct {
+	cli      *clientv3.Client
+	lg       *zap.Logger
+	metrics  *Metrics
+	pageSize int64
+	types    map[string]func() apis.Object
+}
+
+var _ Interface = (*Etcd)(nil)
+
+// Option configures NewEtcd.
+type Option func(*Etcd)
+
+// WithLogger sets the logger (default: none).
+func WithLogger(lg *zap.Logger) Option { return func(s *Etcd) { s.lg = lg } }
+
+// WithMetrics sets the metrics to record into (default: none).
+func WithMetrics(m *Metrics) Option { return func(s *Etcd) { s.metrics = m } }
+
+// WithListPageSize sets how many keys a List reads per etcd request.
+func WithListPageSize(n int64) Option {
+	return func(s *Etcd) {
+		if n > 0 {
+			s.pageSize = n
+		}
+	}
+}
+
+// NewEtcd returns a store on cli. The caller keeps owning cli (and closes
+// it after every user of the store is done).
+func NewEtcd(cli *clientv3.Client, opts ...Option) *Etcd {
+	s := &Etcd{cli: cli, lg: zap.NewNop(), pageSize: DefaultListPageSize, types: map[string]func() apis.Object{}}
+	for _, r := range apis.Resources() {
+		s.types[r.Name] = r.New
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Etcd) observe(op, key string, start time.Time) {
+	s.metrics.ObserveRequest(op, ResourceOf(key), time.Since(start))
+}
+
+// newFor returns an empty object of the resource key belongs to.
+func (s *Etcd) newFor(key string) (apis.Object, error) {
+	if fn, ok := s.types[ResourceOf(key)]; ok {
+		return fn(), nil
+	}
+	return nil, errdefs.Invalid("key %s names no known resource", key)
+}
+
+// Create implements Interface.
+func (s *Etcd) Create(ctx context.Context, key string, obj apis.Object) error {
+	data, err := Encode(obj)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	start := time.Now()
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(data))).
+		Commit()
+	s.observe("create", key, start)
+	if err != nil {
+		return etcdError(err, "create", key)
+	}
+	if !resp.Succeeded {
+		return errdefs.AlreadyExists("%s already exists", key)
+	}
+	SetRevision(obj, resp.Header.Revision)
+	return nil
+}
+
+func (s *Etcd) getKV(ctx context.Context, key string) (*mvccpb.KeyValue, error) {
+	start := time.Now()
+	resp, err := s.cli.Get(ctx, key)
+	s.observe("get", key, start)
+	if err != nil {
+		return nil, etcdError(err, "get", key)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, errdefs.NotFound("%s not found", key)
+	}
+	return resp.Kvs[0], nil
+}
+
+// Get implements Interface.
+func (s *Etcd) Get(ctx context.Context, key string, out apis.Object) error {
+	kv, err := s.getKV(ctx, key)
+	if err != nil {
+		return err
+	}
+	return decode(kv.Value, kv.ModRevision, out)
+}
+
+// copyInto makes out a copy of src (both of one kind).
+func copyInto(out, src apis.Object) error {
+	if out == src {
+		return nil
+	}
+	if out.ProtoReflect().Descriptor() != src.ProtoReflect().Descriptor() {
+		return fmt.Errorf("cannot store a %s into a %s", src.ProtoReflect().Descriptor().Name(), out.ProtoReflect().Descriptor().Name())
+	}
+	proto.Reset(out)
+	proto.Merge(out, src)
+	return nil
+}
+
+// GuaranteedUpdate implements Interface. An update that changes nothing is
+// not written: out receives the object as stored, its resourceVersion
+// unchanged (as in Kubernetes).
+func (s *Etcd) GuaranteedUpdate(ctx context.Context, key string, out apis.Object, tryUpdate UpdateFunc) error {
+	kv, err := s.getKV(ctx, key)
+	if err != nil {
+		return err
+	}
+	for {
+		cur := out.ProtoReflect().New().Interface().(apis.Object)
+		if err := decode(kv.Value, kv.ModRevision, cur); err != nil {
+			return fmt.Errorf("update %s: %w", key, err)
+		}
+		updated, err := tryUpdate(cur)
+		if err != nil {
+			return err
+		}
+		if updated == nil {
+			return fmt.Errorf("update %s: the update function returned no object", key)
+		}
+		data, err := Encode(updated)
+		if err != nil {
+			return fmt.Errorf("update %s: %w", key, err)
+		}
+		if bytes.Equal(data, kv.Value) {
+			SetRevision(updated, kv.ModRevision)
+			return copyInto(out, updated)
+		}
+		start := time.Now()
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(key, string(data))).
+			Else(clientv3.OpGet(key)).
+			Commit()
+		s.observe("update", key, start)
+		if err != nil {
+			return etcdError(err, "update", key)
+		}
+		if resp.Succeeded {
+			SetRevision(updated, resp.Header.Revision)
+			return copyInto(out, updated)
+		}
+		// Another writer came first: redo the read-modify-write on what
+		// the transaction read instead.
+		kvs := resp.Responses[0].GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			return errdefs.NotFound("%s not found", key)
+		}
+		kv = kvs[0]
+	}
+}
+
+// Delete implements Interface. out may be nil.
+func (s *Etcd) Delete(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error) error {
+	kv, err := s.getKV(ctx, key)
+	if err != nil {
+		return err
+	}
+	for {
+		var cur apis.Object
+		if out != nil {
+			cur = out.ProtoReflect().New().Interface().(apis.Object)
+		} else if cur, err = s.newFor(key); err != nil {
+			return err
+		}
+		if err := decode(kv.Value, kv.ModRevision, cur); err != nil {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpDelete(key)).
+			Else(clientv3.OpGet(key)).
+			Commit()
+		s.observe("delete", key, start)
+		if err != nil {
+			return etcdError(err, "delete", key)
+		}
+		if resp.Succeeded {
+			if out == nil {
+				return nil
+			}
+			SetRevision(cur, resp.Header.Revision)
+			return copyInto(out, cur)
+		}
+		kvs := resp.Responses[0].GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			return errdefs.NotFound("%s not found", key)
+		}
+		kv = kvs[0]
+	}
+}
+
+// List implements Interface: a consistent read of the whole prefix at one
+// revision, in pages. A minRevision newer than etcd's revision fails with
+// errdefs.ClassTimeout ("too large resource version"), as in Kubernetes.
+// newObj may be nil (the kind is found from the prefix).
+func (s *Etcd) List(ctx context.Context, prefix string, minRevision int64, newObj func() apis.Object, filter func(apis.Object) bool) ([]apis.Object, int64, error) {
+	if newObj == nil {
+		fn, ok := s.types[ResourceOf(prefix)]
+		if !ok {
+			return nil, 0, errdefs.Invalid("prefix %s names no known resource", prefix)
+		}
+		newObj = fn
+	}
+	start := time.Now()
+	defer s.observe("list", prefix, start)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key := prefix
+	var (
+		rev   int64
+		out   []apis.Object
+		total int
+	)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(s.pageSize)}
+		if rev > 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := s.cli.Get(ctx, key, opts...)
+		if err != nil {
+			return nil, 0, etcdError(err, "list", prefix)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+			if minRevision > rev {
+				return nil, 0, tooLargeRevision(minRevision, rev)
+			}
+			if filter == nil {
+				out = make([]apis.Object, 0, resp.Count)
+			}
+		}
+		for _, kv := range resp.Kvs {
+			obj := newObj()
+			if err := decode(kv.Value, kv.ModRevision, obj); err != nil {
+				return nil, 0, fmt.Errorf("list %s: %s: %w", prefix, kv.Key, err)
+			}
+			total++
+			if filter == nil || filter(obj) {
+				out = append(out, obj)
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	if isResourcePrefix(prefix) {
+		s.metrics.SetObjects(ResourceOf(prefix), total)
+	}
+	return out, rev, nil
+}
+
+func tooLargeRevision(want, have int64) error {
+	return &errdefs.Error{Class: errdefs.ClassTimeout, Msg: fmt.Sprintf("too large resource version: %d, current: %d", want, have)}
+}
+
+// CurrentRevision returns etcd's current revision (a linearizable read).
+func (s *Etcd) CurrentRevision(ctx context.Context) (int64, error) {
+	start := time.Now()
+	resp, err := s.cli.Get(ctx, compactRevKey, clientv3.WithCountOnly())
+	s.metrics.ObserveRequest("get", "revision", time.Since(start))
+	if err != nil {
+		return 0, etcdError(err, "get revision", "")
+	}
+	return resp.Header.Revision, nil
+}
+
+// RequestProgress asks etcd to send every watch of this client a progress
+// notification (a Bookmark at the current revision) once the watches have
+// caught up.
+func (s *Etcd) RequestProgress(ctx context.Context) error {
+	if err := s.cli.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
+		return etcdError(err, "request progress", "")
+	}
+	return nil
+}
+
+// Watch implements Interface, straight on etcd: one etcd watch per call.
+// Besides changes it delivers Bookmark events when etcd reports progress.
+func (s *Etcd) Watch(ctx context.Context, prefix string, revision int64, filter func(apis.Object) bool) (Watcher, error) {
+	if _, ok := s.types[ResourceOf(prefix)]; !ok {
+		return nil, errdefs.Invalid("prefix %s names no known resource", prefix)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify()}
+	if revision > 0 {
+		opts = append(opts, clientv3.WithRev(revision+1))
+	}
+	w := &etcdWatcher{
+		s:      s,
+		prefix: prefix,
+		filter: filter,
+		result: make(chan Event, 100),
+		cancel: cancel,
+		done:   make(chan struct{}),
+		start:  time.Now(),
+	}
+	wch := s.cli.Watch(clientv3.WithRequireLeader(wctx), prefix, opts...)
+	// Wait until etcd has registered the watch, so that "from now" means
+	// from the return of this call and setup errors are returned here.
+	select {
+	case resp, ok := <-wch:
+		switch {
+		case !ok:
+			cancel()
+			if err := ctx.Err(); err != nil {
+				return nil, etcdError(err, "watch", prefix)
+			}
+			return nil, errdefs.Unavailable("watch %s: etcd closed the watch", prefix)
+		case resp.Err() != nil:
+			cancel()
+			return nil, w.watchError(resp, revision)
+		}
+		s.observe("watch", prefix, w.start)
+	case <-ctx.Done():
+		cancel()
+		return nil, etcdError(ctx.Err(), "watch", prefix)
+	}
+	go w.run(wctx, wch, revision)
+	return w, nil
+}
+
+func (w *etcdWatcher) watchError(resp clientv3.WatchResponse, revision int64) error {
+	if resp.CompactRevision != 0 {
+		return errdefs.Expired("watch %s from revision %d: too old resource version (compacted up to %d)", w.prefix, revision, resp.CompactRevision)
+	}
+	return etcdError(resp.Err(), "watch", w.prefix)
+}
+
+type etcdWatcher struct {
+	s      *Etcd
+	prefix string
+	filter func(apis.Object) bool
+	result chan Event
+	cancel context.CancelFunc
+	done   chan struct{}
+	start  time.Time
+
+	mu  sync.Mutex
+	err error
+}
+
+func (w *etcdWatcher) ResultChan() <-chan Event { return w.result }
+
+func (w *etcdWatcher) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Stop ends the watch and waits for its goroutine.
+func (w *etcdWatcher) Stop() {
+	w.cancel()
+	<-w.done
+}
+
+func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision int64) {
+	defer close(w.done)
+	defer close(w.result)
+	defer w.cancel()
+	send := func(ev Event) bool {
+		select {
+		case w.result <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		var (
+			resp clientv3.WatchResponse
+			ok   bool
+		)
+		select {
+		case resp, ok = <-wch:
+		case <-ctx.Done():
+			return
+		}
+		if !ok {
+			if ctx.Err() == nil {
+				w.fail(errdefs.Unavailable("watch %s: etcd closed the watch", w.prefix))
+			}
+			return
+		}
+		if resp.Err() != nil {
+			if resp.CompactRevision != 0 || ctx.Err() == nil {
+				w.fail(w.watchError(resp, revision))
+			}
+			return
+		}
+		if resp.IsProgressNotify() {
+			if !send(Event{Type: Bookmark, Revision: resp.Header.Revision}) {
+				return
+			}
+			continue
+		}
+		for _, e := range resp.Events {
+			ev, keep, err := w.s.convert(e, w.filter)
+			if err != nil {
+				w.fail(err)
+				return
+			}
+			if keep && !send(ev) {
+				return
+			}
+		}
+	}
+}
+
+func (w *etcdWatcher) fail(err error) {
+	w.mu.Lock()
+	w.err = err
+	w.mu.Unlock()
+}
+
+// convert turns an etcd event into an Event as a watcher with filter sees
+// it: an object that starts matching is ADDED, one that stops matching is
+// DELETED (with its new state), as Kubernetes does. keep is false when the
+// watcher is not to see the event at all.
+func (s *Etcd) convert(e *clientv3.Event, filter func(apis.Object) bool) (ev Event, keep bool, err error) {
+	key := string(e.Kv.Key)
+	obj, err := s.newFor(key)
+	if err != nil {
+		return Event{}, false, err
+	}
+	rev := e.Kv.ModRevision
+	switch e.Type {
+	case mvccpb.PUT:
+		if err := decode(e.Kv.Value, rev, obj); err != nil {
+			return Event{}, false, fmt.Errorf("watch %s: %w", key, err)
+		}
+		typ := Modified
+		if e.IsCreate() {
+			typ = Added
+		}
+		if filter != nil {
+			cur := filter(obj)
+			prev := cur
+			if typ == Added {
+				prev = false
+			} else if e.PrevKv != nil {
+				p := obj.ProtoReflect().New().Interface().(apis.Object)
+				if err := decode(e.PrevKv.Value, e.PrevKv.ModRevision, p); err != nil {
+					return Event{}, false, fmt.Errorf("watch %s: %w", key, err)
+				}
+				prev = filter(p)
+			}
+			switch {
+			case !cur && !prev:
+				return Event{}, false, nil
+			case cur && !prev:
+				typ = Added
+			case !cur && prev:
+				typ = Deleted
+			}
+		}
+		return Event{Type: typ, Key: key, Object: obj, Value: WithRevision(e.Kv.Value, obj.ProtoReflect().Descriptor(), rev), Revision: rev}, true, nil
+	case mvccpb.DELETE:
+		var data []byte
+		if e.PrevKv != nil {
+			data = e.PrevKv.Value
+			if err := decode(data, rev, obj); err != nil {
+				return Event{}, false, fmt.Errorf("watch %s: %w", key, err)
+			}
+		} else {
+			// The last state is gone (compacted); the key still names it.
+			setNameFromKey(obj, key)
+			SetRevision(obj, rev)
+			if data, err = Encode(obj); err != nil {
+				return Event{}, false, err
+			}
+		}
+		if filter != nil && !filter(obj) {
+			return Event{}, false, nil
+		}
+		return Event{Type: Deleted, Key: key, Object: obj, Value: WithRevision(data, obj.ProtoReflect().Descriptor(), rev), Revision: rev}, true, nil
+	}
+	return Event{}, false, fmt.Errorf("watch %s: unknown event type %v", key, e.Type)
+}
+
+// setNameFromKey fills namespace and name from "/registry/<res>/[ns/]name".
+func setNameFromKey(obj apis.Object, key string) {
+	md := apis.Meta(obj)
+	parts := splitKey(key)
+	switch len(parts) {
+	case 4:
+		md.Namespace, md.Name = parts[2], parts[3]
+	case 3:
+		md.Name = parts[2]
+	}
+}

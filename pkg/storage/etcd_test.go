@@ -1,0 +1,262 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/storage"
+	"minik8s/pkg/storage/etcdtest"
+	st "minik8s/pkg/storage/storagetest"
+)
+
+func newEtcd(t *testing.T, opts ...storage.Option) *storage.Etcd {
+	return storage.NewEtcd(etcdtest.Start(t), opts...)
+}
+
+func TestEtcdContract(t *testing.T) {
+	st.Run(t, func(t *testing.T) storage.Interface {
+		// A tiny page size makes every List page.
+		return newEtcd(t, storage.WithListPageSize(3))
+	})
+}
+
+func TestEtcdWatchCompactedIsExpired(t *testing.T) {
+	s := newEtcd(t)
+	ctx := st.Ctx(t)
+	old := st.MustCreate(t, s, st.Pod("default", "a", nil))
+	w, err := s.Watch(ctx, st.PodPrefix, old, nil) // established before the compaction
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var last int64
+	for i := range 5 {
+		last = st.MustCreate(t, s, st.Pod("default", fmt.Sprintf("b%d", i), nil))
+	}
+	if err := s.Compact(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx, last); err != nil {
+		t.Fatalf("compacting again to the same revision: %v", err)
+	}
+
+	// A watch from before the compaction cannot be served.
+	w2, err := s.Watch(ctx, st.PodPrefix, old, nil)
+	if err == nil {
+		for range w2.ResultChan() {
+		}
+		err = w2.Err()
+	}
+	if !errdefs.IsExpired(err) {
+		t.Fatalf("watch from compacted revision %d: got %v, want Expired", old, err)
+	}
+	// One from the compaction revision on can.
+	w3, err := s.Watch(ctx, st.PodPrefix, last, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w3.Stop()
+	rev := st.MustCreate(t, s, st.Pod("default", "c", nil))
+	st.CheckEvents(t, st.Collect(t, w3, 1), []st.Change{{Type: storage.Added, Key: st.Key("default", "c"), Revision: rev}})
+	// The watch established earlier went on through the compaction.
+	if got := st.Collect(t, w, 6); got[5].Revision != rev {
+		t.Fatalf("old watch: last event at %d, want %d", got[5].Revision, rev)
+	}
+}
+
+func TestEtcdListAheadOfStoreIsTimeout(t *testing.T) {
+	s := newEtcd(t)
+	rev := st.MustCreate(t, s, st.Pod("default", "a", nil))
+	_, _, err := s.List(st.Ctx(t), st.PodPrefix, rev+100, st.NewPod, nil)
+	if errdefs.ClassOf(err) != errdefs.ClassTimeout {
+		t.Fatalf("list at a future revision: got %v, want a Timeout", err)
+	}
+}
+
+func TestEtcdErrorClasses(t *testing.T) {
+	srv := etcdtest.StartServer(t)
+	s := storage.NewEtcd(srv.Client())
+	st.MustCreate(t, s, st.Pod("default", "a", nil))
+
+	expired, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-expired.Done()
+	if err := s.Get(expired, st.Key("default", "a"), &v1.Pod{}); errdefs.ClassOf(err) != errdefs.ClassTimeout {
+		t.Errorf("get past its deadline: got %v (class %v), want Timeout", err, errdefs.ClassOf(err))
+	}
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := s.Create(canceled, st.Key("default", "b"), st.Pod("default", "b", nil)); errdefs.ClassOf(err) != errdefs.ClassCanceled {
+		t.Errorf("create with a canceled context: got %v (class %v), want Canceled", err, errdefs.ClassOf(err))
+	}
+	if _, err := s.Watch(st.Ctx(t), "/registry/nothings/", 0, nil); !errdefs.IsInvalid(err) {
+		t.Errorf("watch of an unknown resource: got %v, want Invalid", err)
+	}
+
+	srv.Close()
+	ctx, cancel3 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel3()
+	err := s.Get(ctx, st.Key("default", "a"), &v1.Pod{})
+	if c := errdefs.ClassOf(err); c != errdefs.ClassTimeout && c != errdefs.ClassUnavailable && c != errdefs.ClassCanceled {
+		t.Errorf("get with etcd gone: got %v (class %v), want Timeout, Unavailable or Canceled", err, c)
+	}
+}
+
+func TestEtcdMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := storage.NewMetrics(reg)
+	if m2 := storage.NewMetrics(reg); m2 == nil {
+		t.Fatal("registering twice on one registry failed")
+	}
+	s := newEtcd(t, storage.WithMetrics(m))
+	for i := range 3 {
+		st.MustCreate(t, s, st.Pod("default", fmt.Sprint(i), nil))
+	}
+	if _, _, err := s.List(st.Ctx(t), st.PodPrefix, 0, st.NewPod, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := gauge(t, reg, "apiserver_storage_objects", "resource", "pods"); got != 3 {
+		t.Errorf("apiserver_storage_objects{resource=pods} = %v, want 3", got)
+	}
+	var series []string
+	for _, m := range family(t, reg, "etcd_request_duration_seconds").GetMetric() {
+		series = append(series, labels(m))
+	}
+	if fmt.Sprint(series) != "[operation=create,type=pods operation=list,type=pods]" {
+		t.Errorf("etcd_request_duration_seconds series: %v", series)
+	}
+}
+
+func TestEtcdWatchBookmarksOnProgress(t *testing.T) {
+	s := newEtcd(t)
+	ctx := st.Ctx(t)
+	w, err := s.Watch(ctx, st.PodPrefix, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	// A write to another resource moves etcd's revision; progress tells the
+	// pods watch so.
+	node := &v1.Node{Metadata: &v1.ObjectMeta{Name: "n1"}}
+	if err := s.Create(ctx, "/registry/nodes/n1", node); err != nil {
+		t.Fatal(err)
+	}
+	want := st.RV(t, node)
+	deadline := time.After(30 * time.Second)
+	for {
+		if err := s.RequestProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type != storage.Bookmark {
+				t.Fatalf("got %s, want only bookmarks", ev.Type)
+			}
+			if ev.Revision >= want {
+				return
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no bookmark at revision %d", want)
+		}
+	}
+}
+
+func TestCompactor(t *testing.T) {
+	s := newEtcd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := clocktesting.NewFakeClock(time.Now())
+	done := make(chan error)
+	go func() { done <- s.RunCompactor(ctx, time.Minute, clk) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	first := st.MustCreate(t, s, st.Pod("default", "a", nil))
+	watchable := func(rev int64) bool {
+		w, err := s.Watch(st.Ctx(t), st.PodPrefix, rev, nil)
+		if err != nil {
+			if !errdefs.IsExpired(err) {
+				t.Fatal(err)
+			}
+			return false
+		}
+		defer w.Stop()
+		// A compaction may show only once the watch runs.
+		select {
+		case _, ok := <-w.ResultChan():
+			return ok || !errdefs.IsExpired(w.Err())
+		case <-time.After(200 * time.Millisecond):
+			return true
+		}
+	}
+	// The first tick only notes the revision; the second compacts to it.
+	waitTick := func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for !clk.HasWaiters() {
+			if time.Now().After(deadline) {
+				t.Fatal("compactor is not waiting on its ticker")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		clk.Step(time.Minute)
+	}
+	waitTick()
+	st.MustCreate(t, s, st.Pod("default", "b", nil))
+	deadline := time.Now().Add(30 * time.Second)
+	for watchable(first - 1) {
+		if time.Now().After(deadline) {
+			t.Fatal("history before the first tick was never compacted")
+		}
+		clk.Step(time.Minute)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWithRevisionMatchesMarshal(t *testing.T) {
+	pod := st.Pod("default", "web", map[string]string{"a": "b"})
+	pod.Spec.NodeName = "n1"
+	stored, err := storage.Encode(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &v1.Pod{}
+	if err := proto.Unmarshal(storage.WithRevision(stored, pod.ProtoReflect().Descriptor(), 12345), got); err != nil {
+		t.Fatal(err)
+	}
+	want := proto.Clone(pod).(*v1.Pod)
+	want.Metadata.ResourceVersion = "12345"
+	if !proto.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if pod.Metadata.ResourceVersion != "" {
+		t.Fatal("Encode changed the object")
+	}
+}
+
+func TestResourceOf(t *testing.T) {
+	tests := []struct{ give, want string }{
+		{"/registry/pods/default/web", "pods"},
+		{"/registry/nodes/n1", "nodes"},
+		{"/registry/pods/", "pods"},
+		{"/registry/", ""},
+		{"x", ""},
+	}
+	for _, tt := range tests {
+		if got := storage.ResourceOf(tt.give); got != tt.want {
+			t.Errorf("ResourceOf(%q) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
+
