@@ -2,13 +2,14 @@ package registry
 
 import (
 	"minik8s/pkg/apis"
+	"minik8s/pkg/apis/defaults"
 )
 
 // The calls into the admission packages (pkg/apis/defaults and
 // pkg/apis/validation) live here, in one place.
 
 // defaultObject applies Kubernetes defaulting; idempotent.
-func defaultObject(obj apis.Object) {}
+func defaultObject(obj apis.Object) { defaults.Default(obj) }
 
 // validateObject checks a new object; nil or an errdefs.ClassInvalid error
 // naming the field paths.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,10 +23,13 @@ type namespaceCache struct {
 	lg     *zap.Logger
 	m      atomic.Pointer[map[string]bool] // name -> terminating
 	synced atomic.Bool
+	// syncedCh is closed when the cache has been filled once.
+	syncedCh   chan struct{}
+	syncedOnce sync.Once
 }
 
 func newNamespaceCache(store storage.Interface, k *Kind, lg *zap.Logger) *namespaceCache {
-	c := &namespaceCache{store: store, kind: k, lg: lg}
+	c := &namespaceCache{store: store, kind: k, lg: lg, syncedCh: make(chan struct{})}
 	empty := map[string]bool{}
 	c.m.Store(&empty)
 	return c
@@ -89,6 +93,7 @@ func (c *namespaceCache) listWatch(ctx context.Context) error {
 	}
 	c.m.Store(&m)
 	c.synced.Store(true)
+	c.syncedOnce.Do(func() { close(c.syncedCh) })
 	w, err := c.store.Watch(ctx, c.kind.Prefix(""), rev, nil)
 	if err != nil {
 		return err

@@ -111,6 +111,17 @@ func (r *Registry) Run(ctx context.Context) error {
 // NamespacesSynced reports whether the namespace cache has been filled once.
 func (r *Registry) NamespacesSynced() bool { return r.namespaces.synced.Load() }
 
+// WaitNamespacesSynced blocks until the namespace cache has been filled
+// once, or ctx ends.
+func (r *Registry) WaitNamespacesSynced(ctx context.Context) error {
+	select {
+	case <-r.namespaces.syncedCh:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // EnsureNamespaces creates the given namespaces when they are absent.
 func (r *Registry) EnsureNamespaces(ctx context.Context, names ...string) error {
 	k := r.kinds["namespaces"]
@@ -333,6 +344,40 @@ func (r *Registry) List(ctx context.Context, k *Kind, opts ListOptions) ([]apis.
 		return nil, 0, err
 	}
 	return r.store.List(ctx, prefix, opts.ResourceVersion, k.Resource.New, opts.Filter)
+}
+
+// eventLister is a store that can list objects with their encodings (the
+// watch caches), so a list goes on the wire without encoding anything.
+type eventLister interface {
+	ListEvents(ctx context.Context, prefix string, minRevision int64, filter func(apis.Object) bool) ([]storage.Event, int64, error)
+}
+
+// ListEncoded is List returning each object as an Added event with its
+// key, revision and protobuf encoding (resourceVersion set), ready for the
+// wire. The events are shared with the watch cache: read-only.
+func (r *Registry) ListEncoded(ctx context.Context, k *Kind, opts ListOptions) ([]storage.Event, int64, error) {
+	prefix, err := r.prefix(k, opts.Namespace)
+	if err != nil {
+		return nil, 0, err
+	}
+	if el, ok := r.store.(eventLister); ok {
+		return el.ListEvents(ctx, prefix, opts.ResourceVersion, opts.Filter)
+	}
+	objs, rev, err := r.store.List(ctx, prefix, opts.ResourceVersion, k.Resource.New, opts.Filter)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]storage.Event, len(objs))
+	for i, o := range objs {
+		b, err := proto.Marshal(o)
+		if err != nil {
+			return nil, 0, fmt.Errorf("encode %s: %w", k.Resource.Name, err)
+		}
+		md := o.GetMetadata()
+		orev, _ := parseRV(md.GetResourceVersion())
+		out[i] = storage.Event{Type: storage.Added, Key: k.Key(md.GetNamespace(), md.GetName()), Object: o, Value: b, Revision: orev}
+	}
+	return out, rev, nil
 }
 
 // Watch streams the matching changes strictly after opts.ResourceVersion
