@@ -94,17 +94,19 @@ type written struct {
 
 // Recorder records events. Its methods are safe for concurrent use.
 type Recorder struct {
-	cfg     Config
-	lg      *zap.Logger
-	buf     chan pending
-	stop    chan struct{}
-	stopped chan struct{}
+	cfg  Config
+	lg   *zap.Logger
+	buf  chan pending
+	stop chan struct{}
+	// writer (capacity 1) is held by whoever writes to the sink: Run, or
+	// Shutdown flushing. It guards the fields below.
+	writer  chan struct{}
 	closing atomic.Bool
 	once    sync.Once
 	running atomic.Bool
 	dropped atomic.Uint64
 
-	// Touched only by Run's goroutine.
+	// Touched only while holding writer.
 	cache *list.List // of *written, most recent first
 	index map[aggKey]*list.Element
 	// lastName is the time suffix of the last Event name, kept increasing
@@ -137,13 +139,13 @@ func New(cfg Config) (*Recorder, error) {
 		lg = zap.NewNop()
 	}
 	return &Recorder{
-		cfg:     cfg,
-		lg:      lg,
-		buf:     make(chan pending, cfg.BufferSize),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		cache:   list.New(),
-		index:   map[aggKey]*list.Element{},
+		cfg:    cfg,
+		lg:     lg,
+		buf:    make(chan pending, cfg.BufferSize),
+		stop:   make(chan struct{}),
+		writer: make(chan struct{}, 1),
+		cache:  list.New(),
+		index:  map[aggKey]*list.Element{},
 	}, nil
 }
 
@@ -191,14 +193,19 @@ func (r *Recorder) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errdefs.Precondition("event recorder: Run called twice")
 	}
-	defer close(r.stopped)
+	select {
+	case r.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil
+	}
+	defer func() { <-r.writer }()
 	for {
 		select {
 		case <-ctx.Done():
-			r.flush()
+			r.flush(context.Background())
 			return nil
 		case <-r.stop:
-			r.flush()
+			r.flush(context.Background())
 			return nil
 		case p := <-r.buf:
 			r.write(ctx, r.batch(p))
@@ -206,27 +213,27 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops accepting events and waits until Run has written the
-// buffered ones and returned, or ctx ends. Without a running Run it
-// returns at once.
+// Shutdown stops accepting events and returns once every buffered event
+// was written (by Run, or by Shutdown itself when no Run is writing), or
+// when ctx ends.
 func (r *Recorder) Shutdown(ctx context.Context) error {
 	r.closing.Store(true)
 	r.once.Do(func() { close(r.stop) })
-	if !r.running.Load() {
-		return nil
-	}
 	select {
-	case <-r.stopped:
-		return nil
+	case r.writer <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("flush events: %w", ctx.Err())
 	}
+	defer func() { <-r.writer }()
+	r.flush(ctx)
+	return nil
 }
 
-// flush writes what is buffered, bounded by FlushTimeout.
-func (r *Recorder) flush() {
+// flush writes what is buffered, bounded by FlushTimeout; the caller holds
+// writer.
+func (r *Recorder) flush(ctx context.Context) {
 	r.closing.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.FlushTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.FlushTimeout)
 	defer cancel()
 	for {
 		select {

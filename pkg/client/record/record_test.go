@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zaptest"
 	testclock "k8s.io/utils/clock/testing"
 
 	v1 "minik8s/api/proto/minik8s/v1"
@@ -186,7 +187,7 @@ func TestNeverBlocks(t *testing.T) {
 
 func TestShutdownFlushes(t *testing.T) {
 	e := setup(t)
-	r := e.recorder(t, nil)
+	r := e.recorder(t, func(c *record.Config) { c.Logger = zaptest.NewLogger(t) })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
