@@ -637,6 +637,11 @@ func containerStatus(c container.InspectResponse) runtime.ContainerStatus {
 		if s.OOMKilled {
 			st.Reason = "OOMKilled"
 		}
+		// The engine stamps the start after the process runs, so a quick
+		// process can seem to finish before it started.
+		if !st.StartedAt.IsZero() && st.FinishedAt.Before(st.StartedAt) {
+			st.FinishedAt = st.StartedAt
+		}
 	}
 	return st
 }
