@@ -93,6 +93,7 @@ type Clientset struct {
 	replicaSets *Resource[*v1.ReplicaSet]
 	deployments *Resource[*v1.Deployment]
 	csrs        *Resource[*v1.CertificateSigningRequest]
+	dynamic     map[string]*Resource[apis.Object]
 }
 
 // retryServiceConfig retries reads (never writes) that fail with
@@ -164,7 +165,12 @@ func New(cfg Config) (*Clientset, error) {
 
 func newClientset(conn *grpc.ClientConn, lg *zap.Logger) *Clientset {
 	api := v1.NewAPIClient(conn)
+	dynamic := map[string]*Resource[apis.Object]{}
+	for _, r := range apis.Resources() {
+		dynamic[r.Name] = newResource[apis.Object](api, lg, r)
+	}
 	return &Clientset{
+		dynamic:     dynamic,
 		conn:        conn,
 		api:         api,
 		discovery:   v1.NewDiscoveryClient(conn),
@@ -234,6 +240,9 @@ func (c *Clientset) CSRs() *Resource[*v1.CertificateSigningRequest] { return c.c
 // get/create/delete on a kind named at run time). Objects are decoded into
 // r.New() and returned as apis.Object.
 func (c *Clientset) ForResource(r *apis.Resource) *Resource[apis.Object] {
+	if d, ok := c.dynamic[r.Name]; ok && d.res == r {
+		return d
+	}
 	return newResource[apis.Object](c.api, c.lg, r)
 }
 
