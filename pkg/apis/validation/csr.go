@@ -11,9 +11,11 @@ import (
 	v1 "minik8s/api/proto/minik8s/v1"
 )
 
-// KeyUsages are the usages a CertificateSigningRequest may ask for, as
+// KeyUsages returns the usages a CertificateSigningRequest may ask for, as
 // Kubernetes lists them (sorted).
-var KeyUsages = []string{
+func KeyUsages() []string { return slices.Clone(keyUsages) }
+
+var keyUsages = []string{
 	"any", "cert sign", "client auth", "code signing", "content commitment", "crl sign",
 	"data encipherment", "decipher only", "digital signature", "email protection",
 	"encipher only", "ipsec end system", "ipsec tunnel", "ipsec user", "key agreement",
@@ -37,8 +39,8 @@ func validateCSR(csr *v1.CertificateSigningRequest) ErrorList {
 	}
 	seen := map[string]bool{}
 	for i, u := range s.GetUsages() {
-		if !slices.Contains(KeyUsages, u) {
-			errs = append(errs, NotSupported(up.Index(i), u, KeyUsages))
+		if !slices.Contains(keyUsages, u) {
+			errs = append(errs, NotSupported(up.Index(i), u, keyUsages))
 		}
 		if seen[u] {
 			errs = append(errs, Duplicate(up.Index(i), u))

@@ -424,7 +424,7 @@ func TestCSR(t *testing.T) {
 			[]string{"spec.usages: Required value: usages must be provided"}},
 		{"unknown usage", func(o apis.Object) { csr(o).Spec.Usages = []string{"client auth", "client auth", "mining"} },
 			[]string{`spec.usages[1]: Duplicate value: "client auth"`,
-				`spec.usages[2]: Unsupported value: "mining": supported values: ` + quotedList(KeyUsages)}},
+				`spec.usages[2]: Unsupported value: "mining": supported values: ` + quotedList(KeyUsages())}},
 		{"signer required", func(o apis.Object) { csr(o).Spec.SignerName = "" },
 			[]string{"spec.signerName: Required value"}},
 		{"signer form", func(o apis.Object) { csr(o).Spec.SignerName = "kubelet" },
