@@ -525,3 +525,25 @@ func TestRetryOnConflictGivesUp(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCreateGet measures a Create and a Get through the client over
+// mutual TLS against the in-memory fake (client and transport cost only).
+func BenchmarkCreateGet(b *testing.B) {
+	env := fakeapi.Start(b)
+	cs, err := client.New(client.Config{Address: env.Address, TLS: env.ClientTLS(b, "admin")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		name := "p" + strconv.Itoa(i)
+		if _, err := cs.Pods().Create(ctx, pod(name, map[string]string{"app": "web"})); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cs.Pods().Get(ctx, "default", name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
