@@ -7,7 +7,7 @@ PROTO_DIR := api/proto
 PROTO_FILES := $(wildcard $(PROTO_DIR)/minik8s/v1/*.proto)
 LDFLAGS := -s -w
 
-.PHONY: all build proto proto-check fmt-check vet unit integration test bench bench-apiserver run clean help
+.PHONY: all build images proto proto-check fmt-check vet unit integration e2e test bench bench-apiserver bench-scheduler bench-kubelet run clean help
 
 all: build
 
@@ -17,6 +17,9 @@ help: ## list the targets
 build: ## build every binary, static, into bin/
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(BINARIES))
+
+images: ## build the pause and test-app images locally (no registry)
+	deploy/images/build.sh
 
 proto: ## regenerate the protobuf Go code (protoc from Debian's protobuf-compiler)
 	protoc -I $(PROTO_DIR) \
@@ -46,12 +49,24 @@ unit: ## unit tests with the race detector
 integration: build ## integration tests: in-process apiserver on embedded etcd, the built binaries
 	MINIK8S_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./test/integration/...
 
-test: fmt-check vet proto-check unit integration ## every test (what CI runs)
+e2e: build images ## end-to-end tests against the real Docker engine
+	MINIK8S_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 40m ./test/e2e/...
 
-bench: bench-apiserver ## every benchmark; prints BENCH lines
+test: fmt-check vet proto-check unit integration e2e ## every test (what CI runs)
 
-bench-apiserver: ## apiserver vs raw etcd throughput and latency
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./test/bench/apiserver/ | grep -E '^(BENCH|ok|FAIL|---)'
+BENCH_RUN = $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 40m
+BENCH_FILTER = grep -E '^(BENCH|ok|FAIL|---|panic)'
+
+bench: bench-apiserver bench-scheduler bench-kubelet ## every benchmark; prints BENCH lines
+
+bench-apiserver: build ## apiserver vs raw etcd throughput and latency
+	set -o pipefail; MINIK8S_BIN=$(CURDIR)/$(BIN) $(BENCH_RUN) ./test/bench/apiserver/ | $(BENCH_FILTER)
+
+bench-scheduler: build ## scheduler drain and stream throughput at 100 and 1,000 nodes
+	set -o pipefail; MINIK8S_BIN=$(CURDIR)/$(BIN) $(BENCH_RUN) ./test/bench/scheduler/ | $(BENCH_FILTER)
+
+bench-kubelet: build images ## pod start latency next to plain docker run
+	set -o pipefail; MINIK8S_BIN=$(CURDIR)/$(BIN) $(BENCH_RUN) ./test/bench/kubelet/ | $(BENCH_FILTER)
 
 run: build ## start a local control plane (apiserver on embedded etcd) in .minik8s/local
 	./hack/run-local.sh
