@@ -1,8 +1,11 @@
 package minictl
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
@@ -24,6 +27,7 @@ const applyConflictRetries = 5
 func newApplyCommand(f *Factory) *cobra.Command {
 	var ff fileFlags
 	var output string
+	var validate validateFlag
 	cmd := &cobra.Command{
 		Use:   "apply -f FILENAME",
 		Short: "Apply a configuration to a resource by file name or stdin",
@@ -44,15 +48,16 @@ func newApplyCommand(f *Factory) *cobra.Command {
 			if err := checkOutput(output, "", outputName, outputYAML, outputJSON); err != nil {
 				return err
 			}
-			return runApply(cmd.Context(), f, &ff, output)
+			return runApply(cmd.Context(), f, &ff, output, &validate)
 		},
 	}
 	ff.add(cmd, "apply")
+	validate.add(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: (json, yaml, name).")
 	return cmd
 }
 
-func runApply(ctx context.Context, f *Factory, ff *fileFlags, output string) error {
+func runApply(ctx context.Context, f *Factory, ff *fileFlags, output string, validate *validateFlag) error {
 	objs, errs, err := loadManifestObjects(f, ff)
 	if err != nil {
 		return err
@@ -65,7 +70,11 @@ func runApply(ctx context.Context, f *Factory, ff *fileFlags, output string) err
 		return err
 	}
 	for _, mo := range objs {
-		obj, verb, err := applyOne(ctx, c, mo)
+		if err := validate.check(f, mo.obj); err != nil {
+			errs = append(errs, fmt.Errorf("error when applying %q: %w", mo.source, err))
+			continue
+		}
+		obj, verb, err := applyOne(ctx, c, mo, f.ErrOut)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -79,9 +88,9 @@ func runApply(ctx context.Context, f *Factory, ff *fileFlags, output string) err
 
 // applyOne creates the object or updates it from the manifest; verb is
 // "created", "configured" or "unchanged".
-func applyOne(ctx context.Context, c Client, mo manifestObject) (apis.Object, string, error) {
+func applyOne(ctx context.Context, c Client, mo manifestObject, warnings io.Writer) (apis.Object, string, error) {
 	desired := mo.obj
-	lastApplied, err := encodeJSON(desired)
+	lastApplied, err := lastAppliedConfiguration(desired)
 	if err != nil {
 		return nil, "", fmt.Errorf("error when applying %q: %w", mo.source, err)
 	}
@@ -90,7 +99,7 @@ func applyOne(ctx context.Context, c Client, mo manifestObject) (apis.Object, st
 		current, err := c.Get(ctx, mo.res, mo.ns, name)
 		if errdefs.IsNotFound(err) {
 			obj := proto.Clone(desired).(apis.Object)
-			setAnnotation(obj, LastAppliedAnnotation, string(lastApplied))
+			setAnnotation(obj, LastAppliedAnnotation, lastApplied)
 			created, err := c.Create(ctx, mo.res, obj)
 			if errdefs.IsAlreadyExists(err) && attempt < applyConflictRetries {
 				continue // created by someone else meanwhile: update it
@@ -105,14 +114,20 @@ func applyOne(ctx context.Context, c Client, mo manifestObject) (apis.Object, st
 		}
 
 		var last apis.Object
-		if s := current.GetMetadata().GetAnnotations()[LastAppliedAnnotation]; s != "" {
+		s, ok := current.GetMetadata().GetAnnotations()[LastAppliedAnnotation]
+		if !ok && attempt == 0 {
+			fmt.Fprintf(warnings, "Warning: resource %s/%s is missing the %s annotation which is required by minictl apply. "+
+				"minictl apply should only be used on resources created declaratively by either minictl create --save-config or minictl apply. "+
+				"The missing annotation will be patched automatically.\n", qualifiedResource(mo.res), name, LastAppliedAnnotation)
+		}
+		if s != "" {
 			if objs, err := decodeManifests([]byte(s)); err == nil && len(objs) == 1 &&
 				objs[0].ProtoReflect().Descriptor() == desired.ProtoReflect().Descriptor() {
 				last = objs[0]
 			}
 		}
 		merged := mergeApplied(current, desired, last)
-		setAnnotation(merged, LastAppliedAnnotation, string(lastApplied))
+		setAnnotation(merged, LastAppliedAnnotation, lastApplied)
 		if proto.Equal(merged, current) {
 			return current, "unchanged", nil
 		}
@@ -126,6 +141,21 @@ func applyOne(ctx context.Context, c Client, mo manifestObject) (apis.Object, st
 		}
 		return orObj(updated, merged), "configured", nil
 	}
+}
+
+// lastAppliedConfiguration is the annotation's value: the manifest as
+// compact JSON with a final newline, as kubectl stores it.
+func lastAppliedConfiguration(obj apis.Object) (string, error) {
+	b, err := encodeJSON(obj)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return "", fmt.Errorf("compact %s: %w", obj.GetMetadata().GetName(), err)
+	}
+	buf.WriteByte('\n')
+	return buf.String(), nil
 }
 
 func orObj(obj, fallback apis.Object) apis.Object {

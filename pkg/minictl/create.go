@@ -1,11 +1,16 @@
 package minictl
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"minik8s/pkg/apis"
+	"minik8s/pkg/apis/defaults"
+	"minik8s/pkg/apis/validation"
 )
 
 // fileFlags are the -f/-R flags shared by create, apply and delete.
@@ -17,6 +22,36 @@ type fileFlags struct {
 func (ff *fileFlags) add(cmd *cobra.Command, verb string) {
 	cmd.Flags().StringSliceVarP(&ff.filenames, "filename", "f", nil, "Filename, directory, or URL to files to use to "+verb+" the resource")
 	cmd.Flags().BoolVarP(&ff.recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively.")
+}
+
+// validateFlag is kubectl's --validate: "strict" or "true" checks objects
+// here before sending them, "false" or "ignore" leaves it to the server.
+type validateFlag struct{ value string }
+
+func (v *validateFlag) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.value, "validate", "strict", "Must be one of: strict (or true), warn, ignore (or false). \"true\" or \"strict\" checks every object as the server will (names, required fields, quantities) before sending any; \"warn\" prints the problems and sends the objects anyway; \"ignore\" or \"false\" leaves validation to the server.")
+	cmd.Flags().Lookup("validate").NoOptDefVal = "strict"
+}
+
+// check validates a copy of obj with the server's defaults applied. In
+// warn mode it prints the problem and returns nil.
+func (v *validateFlag) check(f *Factory, obj apis.Object) error {
+	mode := strings.ToLower(v.value)
+	switch mode {
+	case "false", "ignore":
+		return nil
+	case "true", "strict", "warn":
+	default:
+		return fmt.Errorf("invalid - validate option %q; must be one of: strict (or true), warn, ignore (or false)", v.value)
+	}
+	c := proto.Clone(obj).(apis.Object)
+	defaults.Default(c)
+	err := validation.Validate(c)
+	if err != nil && mode == "warn" {
+		fmt.Fprintf(f.ErrOut, "Warning: %s\n", err)
+		return nil
+	}
+	return err
 }
 
 // manifestObject is one object of a manifest with where it came from.
@@ -60,6 +95,8 @@ func loadManifestObjects(f *Factory, ff *fileFlags) (objs []manifestObject, errs
 func newCreateCommand(f *Factory) *cobra.Command {
 	var ff fileFlags
 	var output string
+	var saveConfig bool
+	var validate validateFlag
 	cmd := &cobra.Command{
 		Use:   "create -f FILENAME",
 		Short: "Create a resource from a file or from stdin",
@@ -81,15 +118,17 @@ func newCreateCommand(f *Factory) *cobra.Command {
 			if err := checkOutput(output, "", outputName, outputYAML, outputJSON); err != nil {
 				return err
 			}
-			return runCreate(cmd, f, &ff, output)
+			return runCreate(cmd, f, &ff, output, saveConfig, &validate)
 		},
 	}
 	ff.add(cmd, "create")
+	validate.add(cmd)
+	cmd.Flags().BoolVar(&saveConfig, "save-config", false, "If true, the configuration of current object will be saved in its annotation. Otherwise, the annotation will be unchanged. This flag is useful when you want to perform minictl apply on this object in the future.")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: (json, yaml, name).")
 	return cmd
 }
 
-func runCreate(cmd *cobra.Command, f *Factory, ff *fileFlags, output string) error {
+func runCreate(cmd *cobra.Command, f *Factory, ff *fileFlags, output string, saveConfig bool, validate *validateFlag) error {
 	objs, errs, err := loadManifestObjects(f, ff)
 	if err != nil {
 		return err
@@ -102,12 +141,23 @@ func runCreate(cmd *cobra.Command, f *Factory, ff *fileFlags, output string) err
 		return err
 	}
 	for _, mo := range objs {
+		if err := validate.check(f, mo.obj); err != nil {
+			errs = append(errs, fmt.Errorf("error when creating %q: %w", mo.source, err))
+			continue
+		}
+		if saveConfig {
+			last, err := lastAppliedConfiguration(mo.obj)
+			if err != nil {
+				return err
+			}
+			setAnnotation(mo.obj, LastAppliedAnnotation, last)
+		}
 		created, err := c.Create(cmd.Context(), mo.res, mo.obj)
 		if err != nil {
 			errs = append(errs, whenErr("creating", mo.source, err))
 			continue
 		}
-		if err := printResult(f, mo.res, created, output, "created"); err != nil {
+		if err := printResult(f, mo.res, orObj(created, mo.obj), output, "created"); err != nil {
 			return err
 		}
 	}
@@ -131,7 +181,8 @@ func printResult(f *Factory, res *apis.Resource, obj apis.Object, output, verb s
 // whenErr puts kubectl's context before a server error:
 // `error when creating "pod.yaml": pods "web" already exists`.
 func whenErr(doing, source string, err error) error {
-	if se, ok := err.(*ServerError); ok {
+	var se *ServerError
+	if errors.As(err, &se) {
 		return &ServerError{Err: se.Err, Msg: fmt.Sprintf("error when %s %q: %s", doing, source, se.Error())}
 	}
 	return fmt.Errorf("error when %s %q: %w", doing, source, err)

@@ -134,11 +134,12 @@ const (
 // prefixWriter writes describe output: lines indented by level, aligned
 // on tabs by a tabwriter laid out as kubectl's (tab width 8, padding 2).
 type prefixWriter struct {
-	tw *tabwriter.Writer
+	tw  *tabwriter.Writer
+	loc *time.Location
 }
 
-func newPrefixWriter(out io.Writer) *prefixWriter {
-	return &prefixWriter{tw: tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)}
+func newPrefixWriter(out io.Writer, loc *time.Location) *prefixWriter {
+	return &prefixWriter{tw: tabwriter.NewWriter(out, 0, 8, 2, ' ', 0), loc: loc}
 }
 
 func (w *prefixWriter) Write(level int, format string, args ...any) {
@@ -162,7 +163,7 @@ func (d *describer) describe(ctx context.Context, res *apis.Resource, obj apis.O
 		events = d.events(ctx, res, obj)
 	}
 	var buf bytes.Buffer
-	w := newPrefixWriter(&buf)
+	w := newPrefixWriter(&buf, d.now.Location())
 	switch o := obj.(type) {
 	case *v1.Pod:
 		d.describePod(w, o)
@@ -256,9 +257,10 @@ func eventTime(e *v1.Event) time.Time {
 	return time.Time{}
 }
 
-// rfc1123z prints a time as kubectl's describe does.
-func rfc1123z(t *timestamppb.Timestamp) string {
-	return t.AsTime().Local().Format(time.RFC1123Z)
+// time prints a timestamp as kubectl's describe does, in the zone of the
+// clock.
+func (w *prefixWriter) time(t *timestamppb.Timestamp) string {
+	return t.AsTime().In(w.loc).Format(time.RFC1123Z)
 }
 
 func (d *describer) describePod(w *prefixWriter, pod *v1.Pod) {
@@ -278,7 +280,7 @@ func (d *describer) describePod(w *prefixWriter, pod *v1.Pod) {
 		w.Write(level0, "Node:\t%s\n", spec.GetNodeName()+"/"+st.GetHostIp())
 	}
 	if isSet(st.GetStartTime()) {
-		w.Write(level0, "Start Time:\t%s\n", rfc1123z(st.GetStartTime()))
+		w.Write(level0, "Start Time:\t%s\n", w.time(st.GetStartTime()))
 	}
 	printLabelsMultiline(w, "Labels", md.GetLabels())
 	printAnnotationsMultiline(w, "Annotations", md.GetAnnotations())
@@ -437,7 +439,7 @@ func describeState(w *prefixWriter, name string, s *v1.ContainerState) {
 	switch {
 	case s.GetRunning() != nil:
 		w.Write(level2, "%s:\tRunning\n", name)
-		w.Write(level3, "Started:\t%v\n", rfc1123z(s.GetRunning().GetStartedAt()))
+		w.Write(level3, "Started:\t%v\n", w.time(s.GetRunning().GetStartedAt()))
 	case s.GetWaiting() != nil:
 		w.Write(level2, "%s:\tWaiting\n", name)
 		if r := s.GetWaiting().GetReason(); r != "" {
@@ -456,8 +458,8 @@ func describeState(w *prefixWriter, name string, s *v1.ContainerState) {
 		if t.GetSignal() > 0 {
 			w.Write(level3, "Signal:\t%d\n", t.GetSignal())
 		}
-		w.Write(level3, "Started:\t%s\n", rfc1123z(t.GetStartedAt()))
-		w.Write(level3, "Finished:\t%s\n", rfc1123z(t.GetFinishedAt()))
+		w.Write(level3, "Started:\t%s\n", w.time(t.GetStartedAt()))
+		w.Write(level3, "Finished:\t%s\n", w.time(t.GetFinishedAt()))
 	default:
 		w.Write(level2, "%s:\tWaiting\n", name)
 	}

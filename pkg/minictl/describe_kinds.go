@@ -2,7 +2,6 @@ package minictl
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,7 +22,7 @@ func (d *describer) describeNode(ctx context.Context, w *prefixWriter, node *v1.
 	w.Write(level0, "Roles:\t%s\n", NodeRoles(node))
 	printLabelsMultiline(w, "Labels", md.GetLabels())
 	printAnnotationsMultiline(w, "Annotations", md.GetAnnotations())
-	w.Write(level0, "CreationTimestamp:\t%s\n", rfc1123z(md.GetCreationTimestamp()))
+	w.Write(level0, "CreationTimestamp:\t%s\n", w.time(md.GetCreationTimestamp()))
 	w.Write(level0, "Taints:\t")
 	if len(spec.GetTaints()) == 0 {
 		w.Line("<none>")
@@ -45,8 +44,8 @@ func (d *describer) describeNode(ctx context.Context, w *prefixWriter, node *v1.
 		if lease, ok := obj.(*v1.Lease); err == nil && ok {
 			w.Write(level0, "Lease:\n")
 			w.Write(level1, "HolderIdentity:\t%s\n", orUnset(lease.GetSpec().GetHolderIdentity()))
-			w.Write(level1, "AcquireTime:\t%s\n", timeOrUnset(lease.GetSpec().GetAcquireTime()))
-			w.Write(level1, "RenewTime:\t%s\n", timeOrUnset(lease.GetSpec().GetRenewTime()))
+			w.Write(level1, "AcquireTime:\t%s\n", timeOrUnset(w, lease.GetSpec().GetAcquireTime()))
+			w.Write(level1, "RenewTime:\t%s\n", timeOrUnset(w, lease.GetSpec().GetRenewTime()))
 		} else if err != nil {
 			w.Write(level0, "Lease:\tFailed to get lease: %s\n", err)
 		}
@@ -57,7 +56,7 @@ func (d *describer) describeNode(ctx context.Context, w *prefixWriter, node *v1.
 		w.Write(level1, "----\t------\t-----------------\t------------------\t------\t-------\n")
 		for _, c := range st.GetConditions() {
 			w.Write(level1, "%v \t%v \t%s \t%s \t%v \t%v\n",
-				c.GetType(), c.GetStatus(), rfc1123z(c.GetLastHeartbeatTime()), rfc1123z(c.GetLastTransitionTime()), c.GetReason(), c.GetMessage())
+				c.GetType(), c.GetStatus(), w.time(c.GetLastHeartbeatTime()), w.time(c.GetLastTransitionTime()), c.GetReason(), c.GetMessage())
 		}
 	}
 	w.Write(level0, "Addresses:\n")
@@ -138,11 +137,11 @@ func orUnset(s string) string {
 	return s
 }
 
-func timeOrUnset(t *timestamppb.Timestamp) string {
+func timeOrUnset(w *prefixWriter, t *timestamppb.Timestamp) string {
 	if !isSet(t) {
 		return "<unset>"
 	}
-	return rfc1123z(t)
+	return w.time(t)
 }
 
 // describeGeneric describes a kind without a describer of its own as
@@ -164,12 +163,8 @@ func (d *describer) describeGeneric(w *prefixWriter, res *apis.Resource, obj api
 		describeSecretData(w, o)
 		return nil
 	}
-	data, err := encodeJSON(obj)
+	content, err := toMap(obj)
 	if err != nil {
-		return err
-	}
-	var content map[string]any
-	if err := json.Unmarshal(data, &content); err != nil {
 		return fmt.Errorf("describe %s: %w", res.Kind, err)
 	}
 	if _, ok := content["apiVersion"]; !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -85,19 +86,48 @@ func reason(c errdefs.Class) string {
 	return "InternalError"
 }
 
-// PrintError writes err to w the way kubectl's CheckErr does.
+// PrintError writes err to w the way kubectl's CheckErr does. A lone
+// validation error prints as kubectl prints it, `The Pod "web" is invalid:
+// ...`; several errors print one per line.
 func PrintError(w io.Writer, err error) {
 	var list errorList
 	if errors.As(err, &list) {
+		if len(list) == 1 {
+			PrintError(w, list[0])
+			return
+		}
 		for _, e := range list {
-			PrintError(w, e)
+			fmt.Fprintln(w, errorText(e))
 		}
 		return
 	}
 	if errors.As(err, new(silentError)) {
 		return
 	}
+	if msg, ok := invalidObjectText(err); ok {
+		fmt.Fprintln(w, msg)
+		return
+	}
 	fmt.Fprintln(w, errorText(err))
+}
+
+// invalidMessage matches a validation error's text, `Pod "web" is
+// invalid: ...` or `Deployment.apps "web" is invalid: ...`.
+var invalidMessage = regexp.MustCompile(`(?s)^([A-Z][A-Za-z]*)(\.[a-z0-9.-]+)? ("[^"]*" is invalid.*)$`)
+
+// invalidObjectText is kubectl's text for one object refused by
+// validation, on the server or here: `The Deployment "web" is invalid: ...`
+// (the kind without its group, whatever context the verb added).
+func invalidObjectText(err error) (string, bool) {
+	var e *errdefs.Error
+	if !errors.As(err, &e) || e.Class != errdefs.ClassInvalid {
+		return "", false
+	}
+	m := invalidMessage.FindStringSubmatch(e.Error())
+	if m == nil {
+		return "", false
+	}
+	return "The " + m[1] + " " + m[3], true
 }
 
 func errorText(err error) string {

@@ -104,32 +104,18 @@ func objectName(res *apis.Resource, obj apis.Object) string {
 }
 
 // writeObjects prints objects as YAML or JSON in the manifest shape: one
-// object alone, several as a v1 List (kubectl's shape for lists).
+// object alone, several (or any number, with asList) as a v1 List, the
+// shape kubectl prints for lists.
 func writeObjects(out io.Writer, format string, objs []apis.Object, asList bool) error {
 	if !asList && len(objs) == 1 {
 		return writeObject(out, format, objs[0])
 	}
-	items := make([]json.RawMessage, 0, len(objs))
-	for _, o := range objs {
-		b, err := encodeJSON(o)
-		if err != nil {
-			return err
-		}
-		items = append(items, b)
-	}
-	list := struct {
-		APIVersion string            `json:"apiVersion"`
-		Items      []json.RawMessage `json:"items"`
-		Kind       string            `json:"kind"`
-		Metadata   struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
-	}{APIVersion: "v1", Items: items, Kind: "List"}
-	b, err := json.Marshal(list)
+	b, err := encodeList(format, objs)
 	if err != nil {
-		return fmt.Errorf("encode list: %w", err)
+		return err
 	}
-	return writeJSONAs(out, format, b)
+	_, err = out.Write(b)
+	return err
 }
 
 // writeObject prints one object as YAML or JSON.
@@ -146,7 +132,8 @@ func writeObject(out io.Writer, format string, obj apis.Object) error {
 	if err != nil {
 		return err
 	}
-	return writeJSONAs(out, format, b)
+	_, err = out.Write(b)
+	return err
 }
 
 // writeJSONAs prints JSON data as kubectl does: JSON indented by four

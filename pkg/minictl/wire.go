@@ -1,20 +1,17 @@
 package minictl
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
 
 	"minik8s/pkg/apis"
+	"minik8s/pkg/apis/manifest"
 	"minik8s/pkg/minictl/kubeadm"
 	"minik8s/pkg/pki/kubeconfig"
 )
 
-// This file connects minictl to the packages it builds on: the API client,
-// the manifest codec and the init phases.
-
-// errNotWired is returned by the parts whose package has not landed yet.
-var errNotWired = errors.New("not available in this build")
+// This file connects minictl to the packages it builds on besides the API
+// client (apiclient.go): the kubeconfig, the manifest codec and the init
+// phases.
 
 // kubeconfigNamespace is the namespace of the kubeconfig's current context.
 func kubeconfigNamespace(path string) string {
@@ -27,17 +24,30 @@ func kubeconfigNamespace(path string) string {
 
 // decodeManifests decodes multi-document YAML or JSON into objects.
 func decodeManifests(data []byte) ([]apis.Object, error) {
-	return nil, errNotWired
+	return manifest.Decode(data)
 }
 
 // encodeJSON prints obj in the manifest shape as JSON.
 func encodeJSON(obj apis.Object) ([]byte, error) {
-	return nil, errNotWired
+	return manifest.EncodeJSON(obj)
 }
 
 // encodeYAML prints obj in the manifest shape as YAML.
 func encodeYAML(obj apis.Object) ([]byte, error) {
-	return nil, errNotWired
+	return manifest.EncodeYAML(obj)
+}
+
+// encodeList prints objects as a kubectl-style v1 List, in JSON or YAML.
+func encodeList(format string, objs []apis.Object) ([]byte, error) {
+	if format == outputYAML {
+		return manifest.EncodeListYAML(objs)
+	}
+	return manifest.EncodeListJSON(objs)
+}
+
+// toMap returns obj in the manifest shape as generic values.
+func toMap(obj apis.Object) (map[string]any, error) {
+	return manifest.ToMap(obj)
 }
 
 // newInitCommand is kubeadm's `init` with its phases.
