@@ -9,8 +9,11 @@ import (
 	"minik8s/pkg/pki/kubeconfig"
 )
 
-// apiClient adapts pkg/client's generic Resource client to Client.
+// apiClient adapts pkg/client's generic Resource client to Client. It
+// embeds the Clientset, so verbs that need more than Client (logs, exec,
+// CSR approval) reach its methods through ClientAs.
 type apiClient struct {
+	*client.Clientset
 	cs *client.Clientset
 }
 
@@ -34,7 +37,7 @@ func newAPIClient(path string) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{cs: cs}, nil
+	return &apiClient{Clientset: cs, cs: cs}, nil
 }
 
 // Close closes the connection.

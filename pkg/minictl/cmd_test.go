@@ -99,6 +99,7 @@ func TestErrorText(t *testing.T) {
 		{&ServerError{Err: errdefs.Invalid(`Pod "Web" is invalid: metadata.name: Invalid value: "Web"`)}, `Error from server (Invalid): Pod "Web" is invalid: metadata.name: Invalid value: "Web"`},
 		{&ServerError{Err: errdefs.Unauthenticated("the server has asked for the client to provide credentials")}, "error: You must be logged in to the server (the server has asked for the client to provide credentials)"},
 		{&ServerError{Err: errdefs.Unavailable("connection error: connection refused")}, "Unable to connect to the server: connection error: connection refused"},
+		{&ServerError{Err: errdefs.Unavailable(`connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:6443: connect: connection refused"`)}, "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"},
 		{errdefs.Invalid("local"), "error: local"},
 	}
 	for _, tt := range tests {
@@ -359,4 +360,42 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// approver is what a CSR verb would declare for the call Client lacks.
+type approver interface {
+	ApproveCSR(ctx context.Context, name, reason, message string) (*v1.CertificateSigningRequest, error)
+}
+
+type approvingFake struct {
+	*fakeClient
+	approved []string
+}
+
+func (a *approvingFake) ApproveCSR(_ context.Context, name, _, _ string) (*v1.CertificateSigningRequest, error) {
+	a.approved = append(a.approved, name)
+	return &v1.CertificateSigningRequest{}, nil
+}
+
+func TestClientAs(t *testing.T) {
+	af := &approvingFake{fakeClient: newFakeClient()}
+	f := testFactory(af.fakeClient, "", &syncBuffer{}, &syncBuffer{})
+	f.NewClient = func(string) (Client, error) { return af, nil }
+	a, err := ClientAs[approver](f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ApproveCSR(t.Context(), "csr-1", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(af.approved) != 1 {
+		t.Errorf("approved %v", af.approved)
+	}
+
+	plain := testFactory(newFakeClient(), "", &syncBuffer{}, &syncBuffer{})
+	if _, err := ClientAs[approver](plain); err == nil {
+		t.Error("a client without the method must be refused")
+	}
+	// The real client has it.
+	var _ approver = (*apiClient)(nil)
 }

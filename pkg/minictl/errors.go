@@ -111,6 +111,10 @@ func PrintError(w io.Writer, err error) {
 	fmt.Fprintln(w, errorText(err))
 }
 
+// connectionRefused finds the address of a refused connection in a gRPC
+// transport error.
+var connectionRefused = regexp.MustCompile(`dial tcp ([^ ]+): connect: connection refused`)
+
 // invalidMessage matches a validation error's text, `Pod "web" is
 // invalid: ...` or `Deployment.apps "web" is invalid: ...`.
 var invalidMessage = regexp.MustCompile(`(?s)^([A-Z][A-Za-z]*)(\.[a-z0-9.-]+)? ("[^"]*" is invalid.*)$`)
@@ -138,6 +142,9 @@ func errorText(err error) string {
 	msg := err.Error()
 	switch c := errdefs.ClassOf(se.Err); c {
 	case errdefs.ClassUnavailable, errdefs.ClassTimeout, errdefs.ClassCanceled:
+		if m := connectionRefused.FindStringSubmatch(msg); m != nil {
+			return "The connection to the server " + m[1] + " was refused - did you specify the right host or port?"
+		}
 		return "Unable to connect to the server: " + msg
 	case errdefs.ClassUnauthenticated:
 		return "error: You must be logged in to the server (" + msg + ")"
@@ -186,6 +193,10 @@ func (c *serverClient) ctx(ctx context.Context) (context.Context, context.Cancel
 	}
 	return context.WithTimeout(ctx, c.timeout)
 }
+
+// AsServerError marks an error returned by the API server, so that it
+// prints as kubectl prints server errors; nil stays nil.
+func AsServerError(err error) error { return serverErr(err, "") }
 
 func serverErr(err error, msg string) error {
 	if err == nil {

@@ -159,3 +159,31 @@ func sleepTimer(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// ClientAs returns the API client as T, an interface a verb declares for
+// what Client does not cover, e.g.
+//
+//	type podLogger interface {
+//		PodLogs(ctx context.Context, req *v1.PodLogsRequest) (io.ReadCloser, error)
+//	}
+//	logs, err := ClientAs[podLogger](f)
+//
+// The real client (pkg/client's Clientset) has every method of the API; a
+// test's fake implements Client and T. Calls through T are not bounded by
+// --request-timeout nor worded as server errors: wrap their errors with
+// AsServerError.
+func ClientAs[T any](f *Factory) (T, error) {
+	var zero T
+	c, err := f.Client()
+	if err != nil {
+		return zero, err
+	}
+	if sc, ok := c.(*serverClient); ok {
+		c = sc.next
+	}
+	t, ok := c.(T)
+	if !ok {
+		return zero, fmt.Errorf("the API client does not support %T", (*T)(nil))
+	}
+	return t, nil
+}
