@@ -1,0 +1,742 @@
+package podsync
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/kubelet/runtime"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// world is a tiny runtime the scenarios drive: it applies Compute's actions
+// the way a pod worker would, at the scenario's fake time.
+type world struct {
+	t          *testing.T
+	now        time.Time
+	pod        *v1.Pod
+	sandboxes  []runtime.SandboxStatus
+	containers []runtime.ContainerStatus
+	images     map[string]bool
+	probes     map[string]ProbeResult
+	state      State
+	nextID     int
+	// behaviour of started containers by name: exit code when they exit at
+	// once; absent means they keep running.
+	exitAtOnce map[string]int
+	// pullFails: images whose pulls fail.
+	pullFails map[string]string
+	// createFails: container names whose creation fails.
+	createFails map[string]string
+	// log of the actions run, one line each, with the time offset.
+	log []string
+	// last result
+	res Result
+}
+
+func newWorld(t *testing.T, pod *v1.Pod) *world {
+	return &world{
+		t: t, now: t0, pod: pod,
+		images:      map[string]bool{"minik8s/testapp:v1": true},
+		probes:      map[string]ProbeResult{},
+		exitAtOnce:  map[string]int{},
+		pullFails:   map[string]string{},
+		createFails: map[string]string{},
+	}
+}
+
+func (w *world) id() string {
+	w.nextID++
+	return fmt.Sprintf("c%02d", w.nextID)
+}
+
+func (w *world) compute() Result {
+	var pod *v1.Pod
+	if w.pod != nil {
+		pod = w.pod
+	}
+	return Compute(Input{
+		Pod:         pod,
+		Sandboxes:   w.sandboxes,
+		Containers:  w.containers,
+		Images:      w.images,
+		Probes:      w.probes,
+		State:       w.state,
+		Now:         w.now,
+		RuntimeName: "docker",
+		HostIP:      "192.0.2.10",
+	})
+}
+
+// sync computes and runs actions until nothing is left (as one worker sync
+// does), then reports the status to the pod as the apiserver would keep it.
+func (w *world) sync() {
+	w.t.Helper()
+	for range 10 {
+		r := w.compute()
+		w.res = r
+		w.state = r.State
+		if w.pod != nil && r.Status != nil {
+			w.pod.Status = r.Status
+		}
+		if len(r.Actions) == 0 {
+			return
+		}
+		for _, a := range r.Actions {
+			w.apply(a)
+		}
+	}
+	w.t.Fatalf("sync did not settle: %s", String(w.res.Actions))
+}
+
+func (w *world) offset() string { return w.now.Sub(t0).String() }
+
+func (w *world) apply(a Action) {
+	w.log = append(w.log, fmt.Sprintf("%s %s", w.offset(), strings.TrimSpace(string(a.Type)+" "+a.Name)))
+	switch a.Type {
+	case CreateSandbox:
+		w.sandboxes = append(w.sandboxes, runtime.SandboxStatus{
+			ID: w.id(), Pod: PodRef(w.pod), Attempt: a.Attempt, State: runtime.SandboxReady,
+			IP: netip.MustParseAddr("10.2.1.5"), CreatedAt: w.now,
+			HostNetwork: w.pod.GetSpec().GetHostNetwork(),
+			Annotations: SandboxSpec(w.pod, a.Attempt, netip.Addr{}).Annotations,
+		})
+	case StopSandbox:
+		for i := range w.sandboxes {
+			if w.sandboxes[i].ID == a.SandboxID {
+				w.sandboxes[i].State = runtime.SandboxNotReady
+			}
+		}
+	case RemoveSandbox:
+		for i := range w.sandboxes {
+			if w.sandboxes[i].ID == a.SandboxID {
+				w.sandboxes = append(w.sandboxes[:i], w.sandboxes[i+1:]...)
+				break
+			}
+		}
+	case StartContainer:
+		spec, err := ContainerSpec(w.pod, a.Name, a.Attempt, "/var/lib/kubelet")
+		if err != nil {
+			w.t.Fatalf("ContainerSpec: %v", err)
+		}
+		if a.Pull {
+			if msg, ok := w.pullFails[spec.Image]; ok {
+				w.state = w.state.PullFailed(spec.Image, msg, w.now)
+				return
+			}
+			w.state = w.state.PullSucceeded(spec.Image)
+			w.images[spec.Image] = true
+		}
+		if msg, ok := w.createFails[a.Name]; ok {
+			w.state = w.state.StartFailed(a.Name, ReasonCreateContainerErr, msg, w.now)
+			return
+		}
+		c := runtime.ContainerStatus{
+			ID: w.id(), SandboxID: a.SandboxID, Pod: spec.Pod, Name: a.Name, Attempt: a.Attempt,
+			Image: spec.Image, ImageRef: "sha256:abc", State: runtime.ContainerRunning,
+			CreatedAt: w.now, StartedAt: w.now, Annotations: spec.Annotations,
+		}
+		if code, ok := w.exitAtOnce[a.Name]; ok {
+			c.State, c.ExitCode, c.FinishedAt = runtime.ContainerExited, code, w.now
+		}
+		w.containers = append(w.containers, c)
+	case KillContainer:
+		for i := range w.containers {
+			if w.containers[i].ID == a.ContainerID && w.containers[i].State == runtime.ContainerRunning {
+				w.containers[i].State, w.containers[i].ExitCode, w.containers[i].FinishedAt = runtime.ContainerExited, 0, w.now
+			}
+		}
+	case RemoveContainer:
+		for i := range w.containers {
+			if w.containers[i].ID == a.ContainerID {
+				w.containers = append(w.containers[:i], w.containers[i+1:]...)
+				break
+			}
+		}
+	default:
+		w.t.Fatalf("unknown action %v", a)
+	}
+}
+
+// exit makes the running container name exit with code now.
+func (w *world) exit(name string, code int) {
+	for i := range w.containers {
+		if w.containers[i].Name == name && w.containers[i].State == runtime.ContainerRunning {
+			w.containers[i].State, w.containers[i].ExitCode, w.containers[i].FinishedAt = runtime.ContainerExited, code, w.now
+		}
+	}
+}
+
+func (w *world) running(name string) runtime.ContainerStatus {
+	for _, c := range w.containers {
+		if c.Name == name && c.State == runtime.ContainerRunning {
+			return c
+		}
+	}
+	w.t.Fatalf("no running container %s", name)
+	return runtime.ContainerStatus{}
+}
+
+// summary is a one-line view of the pod's status: phase, then per
+// container state[reason] restarts=N ready, then the Ready condition.
+func summary(st *v1.PodStatus) string {
+	var b strings.Builder
+	b.WriteString(st.GetPhase())
+	for _, cs := range st.GetContainerStatuses() {
+		s := cs.GetState()
+		switch {
+		case s.GetWaiting() != nil:
+			fmt.Fprintf(&b, " %s:waiting[%s]", cs.GetName(), s.GetWaiting().GetReason())
+		case s.GetRunning() != nil:
+			fmt.Fprintf(&b, " %s:running", cs.GetName())
+		case s.GetTerminated() != nil:
+			fmt.Fprintf(&b, " %s:terminated[%s/%d]", cs.GetName(), s.GetTerminated().GetReason(), s.GetTerminated().GetExitCode())
+		}
+		if lt := cs.GetLastState().GetTerminated(); lt != nil {
+			fmt.Fprintf(&b, " last[%s/%d]", lt.GetReason(), lt.GetExitCode())
+		}
+		fmt.Fprintf(&b, " restarts=%d", cs.GetRestartCount())
+		if cs.GetReady() {
+			b.WriteString(" ready")
+		}
+	}
+	for _, c := range st.GetConditions() {
+		if c.GetType() == ConditionReady {
+			fmt.Fprintf(&b, " Ready=%s", c.GetStatus())
+		}
+	}
+	return b.String()
+}
+
+func newPod(policy string, containers ...*v1.Container) *v1.Pod {
+	return &v1.Pod{
+		Metadata: &v1.ObjectMeta{Name: "web", Namespace: "default", Uid: "uid-1"},
+		Spec:     &v1.PodSpec{RestartPolicy: policy, Containers: containers, NodeName: "n1"},
+		Status:   &v1.PodStatus{},
+	}
+}
+
+func app(args ...string) *v1.Container {
+	return &v1.Container{Name: "app", Image: "minik8s/testapp:v1", ImagePullPolicy: "IfNotPresent", Args: args}
+}
+
+// step is one moment of a scenario: advance the clock, change the world,
+// sync, and check the summary.
+type step struct {
+	after  time.Duration
+	do     func(w *world)
+	want   string // summary after the sync; empty: not checked
+	wantIn string // substring of the action log since the last step; empty: not checked
+}
+
+func runSteps(t *testing.T, w *world, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		w.now = w.now.Add(s.after)
+		if s.do != nil {
+			s.do(w)
+		}
+		before := len(w.log)
+		w.sync()
+		got := summary(w.pod.GetStatus())
+		if s.want != "" && got != s.want {
+			t.Fatalf("step %d at %s: status\n  got  %s\n  want %s\nactions:\n%s", i, w.offset(), got, s.want, strings.Join(w.log, "\n"))
+		}
+		if s.wantIn != "" {
+			logged := strings.Join(w.log[before:], "\n")
+			if !strings.Contains(logged, s.wantIn) {
+				t.Fatalf("step %d at %s: actions\n%s\nwant them to contain %q", i, w.offset(), logged, s.wantIn)
+			}
+		}
+	}
+}
+
+func TestPodStartsAndRuns(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("serve")))
+	w.sync()
+	want := []string{"0s CreateSandbox", "0s StartContainer app"}
+	if strings.Join(w.log, ",") != strings.Join(want, ",") {
+		t.Fatalf("actions %v, want %v", w.log, want)
+	}
+	st := w.pod.GetStatus()
+	if got := summary(st); got != "Running app:running restarts=0 ready Ready=True" {
+		t.Errorf("summary %q", got)
+	}
+	if st.GetPodIp() != "10.2.1.5" || st.GetHostIp() != "192.0.2.10" || !st.GetStartTime().AsTime().Equal(t0) {
+		t.Errorf("podIP %q hostIP %q startTime %v", st.GetPodIp(), st.GetHostIp(), st.GetStartTime().AsTime())
+	}
+	cs := st.GetContainerStatuses()[0]
+	if !strings.HasPrefix(cs.GetContainerId(), "docker://c") || cs.GetImageId() != "sha256:abc" || !cs.GetStarted() {
+		t.Errorf("container status %v", cs)
+	}
+	var types []string
+	for _, c := range st.GetConditions() {
+		types = append(types, c.GetType()+"="+c.GetStatus())
+	}
+	if got := strings.Join(types, ","); got != "Initialized=True,Ready=True,ContainersReady=True,PodScheduled=True" {
+		t.Errorf("conditions %s", got)
+	}
+	// A second sync changes nothing: level-triggered and idempotent.
+	before := len(w.log)
+	w.now = w.now.Add(time.Minute)
+	w.sync()
+	if len(w.log) != before {
+		t.Errorf("second sync acted: %v", w.log[before:])
+	}
+	for _, c := range w.pod.GetStatus().GetConditions() {
+		if !c.GetLastTransitionTime().AsTime().Equal(t0) {
+			t.Errorf("condition %s moved its transition time to %v", c.GetType(), c.GetLastTransitionTime().AsTime())
+		}
+	}
+}
+
+func TestAdoptsRunningContainers(t *testing.T) {
+	pod := newPod("Always", app("serve"))
+	w := newWorld(t, pod)
+	spec, err := ContainerSpec(pod, "app", 0, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a kubelet that restarted finds.
+	w.sandboxes = []runtime.SandboxStatus{{ID: "sb", Pod: PodRef(pod), State: runtime.SandboxReady, IP: netip.MustParseAddr("10.2.1.9"), CreatedAt: t0}}
+	w.containers = []runtime.ContainerStatus{{ID: "c1", SandboxID: "sb", Pod: PodRef(pod), Name: "app", State: runtime.ContainerRunning,
+		Image: spec.Image, CreatedAt: t0, StartedAt: t0, Annotations: spec.Annotations}}
+	w.now = t0.Add(time.Hour)
+	w.sync()
+	if len(w.log) != 0 {
+		t.Fatalf("adoption acted: %v", w.log)
+	}
+	if got := summary(w.pod.GetStatus()); got != "Running app:running restarts=0 ready Ready=True" {
+		t.Errorf("summary %q", got)
+	}
+	if w.pod.GetStatus().GetPodIp() != "10.2.1.9" {
+		t.Errorf("podIP %q", w.pod.GetStatus().GetPodIp())
+	}
+}
+
+func TestCrashLoopBackOff(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("exit", "1")))
+	w.exitAtOnce["app"] = 1
+	// Kubernetes restarts at once after the first crash, then waits 10 s,
+	// 20 s, 40 s, ... up to 5 min.
+	steps := []step{
+		{want: "Running app:waiting[CrashLoopBackOff] last[Error/1] restarts=1 Ready=False", wantIn: "0s StartContainer app\n0s StartContainer app"},
+		{after: 9 * time.Second, want: "Running app:waiting[CrashLoopBackOff] last[Error/1] restarts=1 Ready=False"},
+		{after: time.Second, want: "Running app:waiting[CrashLoopBackOff] last[Error/1] restarts=2 Ready=False", wantIn: "10s StartContainer app"},
+		{after: 19 * time.Second, want: "Running app:waiting[CrashLoopBackOff] last[Error/1] restarts=2 Ready=False"},
+		{after: time.Second, wantIn: "30s StartContainer app"},
+		{after: 40 * time.Second, wantIn: "1m10s StartContainer app"},
+		{after: 80 * time.Second, wantIn: "2m30s StartContainer app"},
+		{after: 160 * time.Second, wantIn: "5m10s StartContainer app"},
+		{after: 300 * time.Second, wantIn: "10m10s StartContainer app"},
+		{after: 300 * time.Second, wantIn: "15m10s StartContainer app", want: "Running app:waiting[CrashLoopBackOff] last[Error/1] restarts=8 Ready=False"},
+	}
+	runSteps(t, w, steps)
+	if got := w.res.NextSync; !got.Equal(w.now.Add(300 * time.Second)) {
+		t.Errorf("NextSync %v, want the end of the 5 min backoff", got.Sub(t0))
+	}
+	cs := w.pod.GetStatus().GetContainerStatuses()[0]
+	if msg := cs.GetState().GetWaiting().GetMessage(); msg != "back-off 5m0s restarting failed container=app pod=web_default(uid-1)" {
+		t.Errorf("message %q", msg)
+	}
+	// Old attempts are removed; two are kept (state and last state).
+	var kept int
+	for _, c := range w.containers {
+		if c.Name == "app" {
+			kept++
+		}
+	}
+	if kept != 2 {
+		t.Errorf("%d containers kept, want 2", kept)
+	}
+}
+
+func TestBackoffResetsAfterTenMinutesOfRunning(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("serve")))
+	steps := []step{
+		{wantIn: "0s StartContainer app"},
+		{after: time.Second, do: func(w *world) { w.exit("app", 2) }, wantIn: "1s StartContainer app"}, // first: at once
+		{after: time.Second, do: func(w *world) { w.exit("app", 2) }, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=1 Ready=False"},
+		{after: 10 * time.Second, wantIn: "12s StartContainer app"},
+		{after: time.Second, do: func(w *world) { w.exit("app", 2) }, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=2 Ready=False"},
+		{after: 19 * time.Second, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=2 Ready=False"}, // 20 s now
+		{after: time.Second, wantIn: "33s StartContainer app", want: "Running app:running last[Error/2] restarts=3 ready Ready=True"},
+		// It runs for more than ten minutes, then crashes: restart at once.
+		{after: 11 * time.Minute, do: func(w *world) { w.exit("app", 2) }, wantIn: "11m33s StartContainer app", want: "Running app:running last[Error/2] restarts=4 ready Ready=True"},
+		// And the next crash waits the initial 10 s again.
+		{after: time.Second, do: func(w *world) { w.exit("app", 2) }, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=4 Ready=False"},
+		{after: 10 * time.Second, wantIn: "11m44s StartContainer app"},
+	}
+	runSteps(t, w, steps)
+}
+
+func TestRestartPolicies(t *testing.T) {
+	tests := []struct {
+		name       string
+		policy     string
+		exitCode   int
+		want       string
+		wantAgain  bool // a new attempt starts
+		wantSbStop bool
+	}{
+		{name: "Never, exit 1", policy: "Never", exitCode: 1, want: "Failed app:terminated[Error/1] restarts=0 Ready=False", wantSbStop: true},
+		{name: "Never, exit 0", policy: "Never", exitCode: 0, want: "Succeeded app:terminated[Completed/0] restarts=0 Ready=False", wantSbStop: true},
+		{name: "OnFailure, exit 0", policy: "OnFailure", exitCode: 0, want: "Succeeded app:terminated[Completed/0] restarts=0 Ready=False", wantSbStop: true},
+		{name: "OnFailure, exit 3", policy: "OnFailure", exitCode: 3, want: "Running app:running last[Error/3] restarts=1 ready Ready=True", wantAgain: true},
+		{name: "Always, exit 0", policy: "Always", exitCode: 0, want: "Running app:running last[Completed/0] restarts=1 ready Ready=True", wantAgain: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, newPod(tt.policy, app("sleep")))
+			w.sync()
+			w.now = w.now.Add(5 * time.Second)
+			w.exit("app", tt.exitCode)
+			before := len(w.log)
+			w.sync()
+			if got := summary(w.pod.GetStatus()); got != tt.want {
+				t.Errorf("summary %q, want %q", got, tt.want)
+			}
+			logged := strings.Join(w.log[before:], ",")
+			if again := strings.Contains(logged, "StartContainer"); again != tt.wantAgain {
+				t.Errorf("actions %s: restarted %v, want %v", logged, again, tt.wantAgain)
+			}
+			if stopped := strings.Contains(logged, "StopSandbox"); stopped != tt.wantSbStop {
+				t.Errorf("actions %s: sandbox stopped %v, want %v", logged, stopped, tt.wantSbStop)
+			}
+			// A terminal pod stays as it is.
+			before = len(w.log)
+			w.now = w.now.Add(time.Hour)
+			w.sync()
+			if tt.wantSbStop && len(w.log) != before {
+				t.Errorf("terminal pod acted again: %v", w.log[before:])
+			}
+		})
+	}
+}
+
+func TestImagePulls(t *testing.T) {
+	t.Run("ErrImagePull then ImagePullBackOff, doubling", func(t *testing.T) {
+		c := app("serve")
+		c.Image = "minik8s/missing:v1"
+		w := newWorld(t, newPod("Always", c))
+		w.pullFails["minik8s/missing:v1"] = "pull image minik8s/missing:v1: image not found"
+		steps := []step{
+			{want: "Pending app:waiting[ErrImagePull] restarts=0 Ready=False", wantIn: "0s StartContainer app"},
+			{after: time.Second, want: "Pending app:waiting[ImagePullBackOff] restarts=0 Ready=False"},
+			{after: 9 * time.Second, want: "Pending app:waiting[ErrImagePull] restarts=0 Ready=False", wantIn: "10s StartContainer app"},
+			{after: 19 * time.Second, want: "Pending app:waiting[ImagePullBackOff] restarts=0 Ready=False"},
+			{after: time.Second, want: "Pending app:waiting[ErrImagePull] restarts=0 Ready=False", wantIn: "30s StartContainer app"},
+			// The registry gets the image: the next retry (after 40 s) runs it.
+			{after: 39 * time.Second, do: func(w *world) { delete(w.pullFails, "minik8s/missing:v1") }, want: "Pending app:waiting[ImagePullBackOff] restarts=0 Ready=False"},
+			{after: time.Second, want: "Running app:running restarts=0 ready Ready=True", wantIn: "1m10s StartContainer app"},
+		}
+		runSteps(t, w, steps)
+		if len(w.state.Pulls) != 0 {
+			t.Errorf("pull failures kept after a success: %v", w.state.Pulls)
+		}
+	})
+	t.Run("ErrImageNeverPull", func(t *testing.T) {
+		c := app("serve")
+		c.Image, c.ImagePullPolicy = "minik8s/missing:v1", "Never"
+		w := newWorld(t, newPod("Always", c))
+		runSteps(t, w, []step{{want: "Pending app:waiting[ErrImageNeverPull] restarts=0 Ready=False"}})
+		if strings.Contains(strings.Join(w.log, ","), "StartContainer") {
+			t.Errorf("started with a missing image under Never: %v", w.log)
+		}
+		if msg := w.pod.GetStatus().GetContainerStatuses()[0].GetState().GetWaiting().GetMessage(); !strings.Contains(msg, "pull policy of Never") {
+			t.Errorf("message %q", msg)
+		}
+	})
+	tests := []struct {
+		policy   string
+		image    string
+		present  bool
+		wantPull bool
+	}{
+		{policy: "Always", image: "minik8s/testapp:v1", present: true, wantPull: true},
+		{policy: "IfNotPresent", image: "minik8s/testapp:v1", present: true, wantPull: false},
+		{policy: "IfNotPresent", image: "minik8s/testapp:v1", present: false, wantPull: true},
+		{policy: "Never", image: "minik8s/testapp:v1", present: true, wantPull: false},
+		{policy: "", image: "minik8s/testapp:latest", present: true, wantPull: true}, // defaulted Always
+		{policy: "", image: "minik8s/testapp:v1", present: true, wantPull: false},    // defaulted IfNotPresent
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("policy %q %s present=%v", tt.policy, tt.image, tt.present), func(t *testing.T) {
+			c := app("serve")
+			c.Image, c.ImagePullPolicy = tt.image, tt.policy
+			pod := newPod("Always", c)
+			r := Compute(Input{
+				Pod:       pod,
+				Sandboxes: []runtime.SandboxStatus{{ID: "sb", Pod: PodRef(pod), State: runtime.SandboxReady}},
+				Images:    map[string]bool{tt.image: tt.present},
+				Now:       t0,
+			})
+			if len(r.Actions) != 1 || r.Actions[0].Type != StartContainer || r.Actions[0].Pull != tt.wantPull {
+				t.Errorf("actions %s, want one StartContainer with pull=%v", String(r.Actions), tt.wantPull)
+			}
+		})
+	}
+}
+
+func TestStartFailure(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("serve")))
+	w.createFails["app"] = "invalid memory limit"
+	steps := []step{
+		{want: "Pending app:waiting[CreateContainerError] restarts=0 Ready=False"},
+		{after: time.Second, want: "Pending app:waiting[CrashLoopBackOff] restarts=0 Ready=False"},
+		{after: 9 * time.Second, wantIn: "10s StartContainer app", want: "Pending app:waiting[CreateContainerError] restarts=0 Ready=False"},
+		{after: 19 * time.Second, do: func(w *world) { delete(w.createFails, "app") }, want: "Pending app:waiting[CrashLoopBackOff] restarts=0 Ready=False"},
+		{after: time.Second, wantIn: "30s StartContainer app", want: "Running app:running restarts=0 ready Ready=True"},
+	}
+	runSteps(t, w, steps)
+	if len(w.state.Starts) != 0 {
+		t.Errorf("start failures kept after a start: %v", w.state.Starts)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	c := app("serve")
+	c.ReadinessProbe = &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "8080"}}
+	c.LivenessProbe = &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "8080"}}
+	c.StartupProbe = &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "8080"}}
+	w := newWorld(t, newPod("Always", c))
+	steps := []step{
+		{want: "Running app:running restarts=0 Ready=False"},
+		{do: func(w *world) { w.probes[w.running("app").ID] = ProbeResult{Started: true} }, want: "Running app:running restarts=0 Ready=False"},
+		{do: func(w *world) { w.probes[w.running("app").ID] = ProbeResult{Started: true, Ready: true} }, want: "Running app:running restarts=0 ready Ready=True"},
+		{after: time.Minute, do: func(w *world) { w.probes[w.running("app").ID] = ProbeResult{Started: true, Ready: false} }, want: "Running app:running restarts=0 Ready=False"},
+		// A liveness failure kills the container; it restarts (the first
+		// restart at once) with a fresh probe state.
+		{after: time.Minute, do: func(w *world) { w.probes[w.running("app").ID] = ProbeResult{Started: true, Unhealthy: true} },
+			wantIn: "2m0s KillContainer app\n2m0s StartContainer app", want: "Running app:running last[Completed/0] restarts=1 Ready=False"},
+	}
+	runSteps(t, w, steps)
+	for _, cond := range w.pod.GetStatus().GetConditions() {
+		if cond.GetType() == ConditionContainersReady && cond.GetMessage() != "containers with unready status: [app]" {
+			t.Errorf("ContainersReady message %q", cond.GetMessage())
+		}
+	}
+}
+
+func TestSandboxDiesAndIsReplaced(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("serve")))
+	steps := []step{
+		{want: "Running app:running restarts=0 ready Ready=True"},
+		{after: time.Minute, do: func(w *world) { w.sandboxes[0].State = runtime.SandboxNotReady },
+			wantIn: "1m0s KillContainer app\n1m0s CreateSandbox\n1m0s StartContainer app",
+			want:   "Running app:running last[Completed/0] restarts=1 ready Ready=True"},
+	}
+	runSteps(t, w, steps)
+	// The old sandbox stays while the exited container of the last state
+	// refers to it.
+	if n := len(w.sandboxes); n != 2 || w.sandboxes[1].Attempt != 1 || w.sandboxes[1].State != runtime.SandboxReady {
+		t.Fatalf("sandboxes %+v, want the old one and attempt 1 ready", w.sandboxes)
+	}
+	if w.running("app").SandboxID != w.sandboxes[1].ID {
+		t.Errorf("container runs outside the new sandbox")
+	}
+	// Once that container is collected (two more restarts), the old sandbox goes.
+	w.now = w.now.Add(time.Minute)
+	w.exit("app", 1)
+	w.sync()
+	w.now = w.now.Add(time.Minute)
+	w.exit("app", 1)
+	w.sync()
+	if n := len(w.sandboxes); n != 1 || w.sandboxes[0].Attempt != 1 {
+		t.Errorf("sandboxes %+v, want only attempt 1", w.sandboxes)
+	}
+}
+
+func TestNeverPodWithDeadSandboxIsNotRecreated(t *testing.T) {
+	w := newWorld(t, newPod("Never", app("serve")))
+	w.sync()
+	w.now = w.now.Add(time.Minute)
+	w.sandboxes[0].State = runtime.SandboxNotReady
+	before := len(w.log)
+	w.sync()
+	if got := strings.Join(w.log[before:], ","); got != "1m0s KillContainer app" {
+		t.Errorf("actions %s, want only the kill", got)
+	}
+	if got := summary(w.pod.GetStatus()); got != "Succeeded app:terminated[Completed/0] restarts=0 Ready=False" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+func TestDeletion(t *testing.T) {
+	pod := newPod("Always", app("serve"), &v1.Container{Name: "side", Image: "minik8s/testapp:v1", Args: []string{"sleep"}})
+	grace := int64(7)
+	pod.Spec.TerminationGracePeriodSeconds = &grace
+	w := newWorld(t, pod)
+	w.sync()
+	w.now = w.now.Add(time.Minute)
+	w.pod.Metadata.DeletionTimestamp = timestamppb.New(w.now)
+	r := w.compute()
+	want := "KillContainer app (c02) grace 7s: pod deleted\nKillContainer side (c03) grace 7s: pod deleted\nStopSandbox c01 grace 7s: pod deleted\n"
+	if got := String(r.Actions); got != want {
+		t.Errorf("actions\n%s\nwant\n%s", got, want)
+	}
+	w.sync()
+	if !w.res.Removed || len(w.containers) != 0 || len(w.sandboxes) != 0 {
+		t.Errorf("after deletion: removed %v, %d containers, %d sandboxes", w.res.Removed, len(w.containers), len(w.sandboxes))
+	}
+	if got := w.pod.GetStatus().GetPhase(); got != PhaseSucceeded {
+		t.Errorf("phase %s, want Succeeded (all exited 0 on SIGTERM)", got)
+	}
+
+	// A deletion with its own grace period uses it.
+	w2 := newWorld(t, newPod("Always", app("serve")))
+	w2.sync()
+	w2.pod.Metadata.DeletionTimestamp = timestamppb.New(w2.now)
+	zero := int64(0)
+	w2.pod.Metadata.DeletionGracePeriodSeconds = &zero
+	if r := w2.compute(); len(r.Actions) == 0 || r.Actions[0].Grace != 0 {
+		t.Errorf("actions %s, want grace 0", String(r.Actions))
+	}
+}
+
+func TestOrphanedPod(t *testing.T) {
+	pod := newPod("Always", app("serve"))
+	grace := int64(12)
+	pod.Spec.TerminationGracePeriodSeconds = &grace
+	w := newWorld(t, pod)
+	w.sync()
+	// The pod is gone from the apiserver; its sandbox remembers the grace.
+	w.pod = nil
+	r := Compute(Input{Sandboxes: w.sandboxes, Containers: w.containers, Now: w.now})
+	if r.Status != nil || len(r.Actions) != 2 || r.Actions[0].Type != KillContainer || r.Actions[0].Grace != 12*time.Second {
+		t.Fatalf("actions %s status %v", String(r.Actions), r.Status)
+	}
+	for _, a := range r.Actions {
+		w.apply(a)
+	}
+	r = Compute(Input{Sandboxes: w.sandboxes, Containers: w.containers, Now: w.now})
+	if got := String(r.Actions); !strings.Contains(got, "RemoveContainer") || !strings.Contains(got, "RemoveSandbox") || r.Removed {
+		t.Fatalf("actions %s removed %v", got, r.Removed)
+	}
+	for _, a := range r.Actions {
+		w.apply(a)
+	}
+	if r = Compute(Input{Sandboxes: w.sandboxes, Containers: w.containers, Now: w.now}); !r.Removed || len(r.Actions) != 0 {
+		t.Errorf("after removal: %s removed %v", String(r.Actions), r.Removed)
+	}
+}
+
+func TestUnknownAndStaleContainers(t *testing.T) {
+	pod := newPod("Always", app("serve"))
+	spec, err := ContainerSpec(pod, "app", 0, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := PodRef(pod)
+	in := Input{
+		Pod:       pod,
+		Sandboxes: []runtime.SandboxStatus{{ID: "sb1", Pod: ref, Attempt: 1, State: runtime.SandboxReady}, {ID: "sb0", Pod: ref, State: runtime.SandboxNotReady}},
+		Containers: []runtime.ContainerStatus{
+			{ID: "old", SandboxID: "sb0", Pod: ref, Name: "app", State: runtime.ContainerRunning, Annotations: spec.Annotations},
+			{ID: "gone", SandboxID: "sb1", Pod: ref, Name: "removed-from-spec", State: runtime.ContainerRunning},
+			{ID: "gone-exited", SandboxID: "sb1", Pod: ref, Name: "removed-from-spec", Attempt: 0, State: runtime.ContainerExited},
+			{ID: "created", SandboxID: "sb1", Pod: ref, Name: "app", Attempt: 1, State: runtime.ContainerCreated, Annotations: spec.Annotations},
+		},
+		Images: map[string]bool{"minik8s/testapp:v1": true},
+		Now:    t0,
+	}
+	got := String(Compute(in).Actions)
+	want := strings.Join([]string{
+		"KillContainer app (old) grace 30s: container runs in an old sandbox",
+		"KillContainer removed-from-spec (gone) grace 30s: container is not in the pod's spec",
+		"RemoveContainer created: container was created but not started",
+		"StartContainer app attempt 1 in sb1 pull=false: container has not run",
+		"RemoveContainer gone-exited: old exited container",
+		"",
+	}, "\n")
+	if got != want {
+		t.Errorf("actions\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestSpecChangeRestarts(t *testing.T) {
+	w := newWorld(t, newPod("Always", app("serve")))
+	w.sync()
+	w.now = w.now.Add(time.Minute)
+	w.pod.Spec.Containers[0].Image = "minik8s/testapp:v2"
+	w.images["minik8s/testapp:v2"] = true
+	before := len(w.log)
+	w.sync()
+	if got := strings.Join(w.log[before:], ","); got != "1m0s KillContainer app,1m0s StartContainer app" {
+		t.Errorf("actions %s", got)
+	}
+	if img := w.running("app").Image; img != "minik8s/testapp:v2" {
+		t.Errorf("running image %s", img)
+	}
+}
+
+func TestMultipleContainersPhase(t *testing.T) {
+	pod := newPod("OnFailure", app("serve"), &v1.Container{Name: "job", Image: "minik8s/testapp:v1", ImagePullPolicy: "IfNotPresent", Args: []string{"exit", "0"}})
+	w := newWorld(t, pod)
+	w.exitAtOnce["job"] = 0
+	runSteps(t, w, []step{
+		{want: "Running app:running restarts=0 ready job:terminated[Completed/0] restarts=0 Ready=False"},
+		{after: time.Minute, do: func(w *world) { w.exit("app", 0) }, want: "Succeeded app:terminated[Completed/0] restarts=0 job:terminated[Completed/0] restarts=0 Ready=False", wantIn: "StopSandbox"},
+	})
+}
+
+func TestHostNetwork(t *testing.T) {
+	pod := newPod("Always", app("serve"))
+	pod.Spec.HostNetwork = true
+	w := newWorld(t, pod)
+	w.sync()
+	if ip := w.pod.GetStatus().GetPodIp(); ip != "192.0.2.10" {
+		t.Errorf("podIP %q, want the host's", ip)
+	}
+}
+
+func TestBackoffNext(t *testing.T) {
+	var b Backoff
+	ok := false
+	var got []time.Duration
+	now := t0
+	for range 8 {
+		b = next(b, ok, now, now)
+		ok = true
+		got = append(got, b.Delay)
+		now = now.Add(time.Second)
+	}
+	if fmt.Sprint(got) != "[10s 20s 40s 1m20s 2m40s 5m0s 5m0s 5m0s]" {
+		t.Errorf("delays %v", got)
+	}
+	// An event more than ten minutes after the last update starts over.
+	b = next(b, true, b.LastUpdate.Add(10*time.Minute+time.Second), now)
+	if b.Delay != InitialBackoff {
+		t.Errorf("after ten quiet minutes: %v", b.Delay)
+	}
+	b = next(Backoff{Delay: 40 * time.Second, LastUpdate: t0}, true, t0.Add(10*time.Minute), t0)
+	if b.Delay != 80*time.Second {
+		t.Errorf("at exactly ten minutes: %v", b.Delay)
+	}
+}
+
+func TestStateIsNotShared(t *testing.T) {
+	s0 := State{}
+	s1 := s0.PullFailed("img", "boom", t0)
+	if s0.Pulls != nil {
+		t.Fatalf("PullFailed changed its receiver")
+	}
+	s2 := s1.StartFailed("app", ReasonRunContainerErr, "x", t0)
+	if len(s1.Starts) != 0 || len(s1.Crash) != 0 {
+		t.Fatalf("StartFailed changed its receiver")
+	}
+	// Compute returns a new State and leaves its input alone.
+	pod := newPod("Always", app("serve"))
+	pod.Spec.Containers[0].Image = "img"
+	in := Input{Pod: pod, Sandboxes: []runtime.SandboxStatus{{ID: "sb", Pod: PodRef(pod), State: runtime.SandboxReady}}, State: s2, Now: t0}
+	r := Compute(in)
+	if s2.Pulls["img"].Reported || !r.State.Pulls["img"].Reported {
+		t.Errorf("Reported: input %v, output %v", s2.Pulls["img"].Reported, r.State.Pulls["img"].Reported)
+	}
+}

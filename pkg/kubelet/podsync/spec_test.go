@@ -1,0 +1,131 @@
+package podsync
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+
+	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/kubelet/runtime"
+)
+
+func specPod() *v1.Pod {
+	grace := int64(45)
+	return &v1.Pod{
+		Metadata: &v1.ObjectMeta{Name: "web", Namespace: "prod", Uid: "u1"},
+		Spec: &v1.PodSpec{
+			Hostname:                      "h",
+			TerminationGracePeriodSeconds: &grace,
+			Volumes: []*v1.Volume{
+				{Name: "scratch", EmptyDir: &v1.EmptyDirVolumeSource{}},
+				{Name: "host", HostPath: &v1.HostPathVolumeSource{Path: "/srv/data"}},
+				{Name: "cfg", ConfigMap: &v1.ConfigMapVolumeSource{Name: "c"}},
+			},
+			Containers: []*v1.Container{{
+				Name: "app", Image: "minik8s/testapp:v1",
+				Command: []string{"/testapp"}, Args: []string{"serve"}, WorkingDir: "/w",
+				Env:   []*v1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "x=y"}},
+				Ports: []*v1.ContainerPort{{ContainerPort: 8080, HostPort: 30080, Protocol: "TCP"}, {ContainerPort: 9090}},
+				Resources: &v1.ResourceRequirements{
+					Limits: map[string]string{"cpu": "250m", "memory": "64Mi"},
+				},
+				VolumeMounts: []*v1.VolumeMount{
+					{Name: "scratch", MountPath: "/scratch"},
+					{Name: "host", MountPath: "/data", ReadOnly: true, SubPath: "sub/dir"},
+				},
+			}},
+		},
+	}
+}
+
+func TestContainerSpec(t *testing.T) {
+	pod := specPod()
+	got, err := ContainerSpec(pod, "app", 2, "/var/lib/kubelet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runtime.ContainerSpec{
+		Pod:         runtime.PodRef{UID: "u1", Name: "web", Namespace: "prod"},
+		Name:        "app",
+		Attempt:     2,
+		Image:       "minik8s/testapp:v1",
+		Command:     []string{"/testapp"},
+		Args:        []string{"serve"},
+		WorkingDir:  "/w",
+		Env:         []runtime.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "x=y"}},
+		CPUMillis:   250,
+		MemoryBytes: 64 << 20,
+		Mounts: []runtime.Mount{
+			{HostPath: "/var/lib/kubelet/pods/u1/volumes/empty-dir/scratch", ContainerPath: "/scratch"},
+			{HostPath: "/srv/data/sub/dir", ContainerPath: "/data", ReadOnly: true},
+		},
+		Annotations: map[string]string{AnnotationHash: Hash(pod.Spec.Containers[0])},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ContainerSpec\n got  %+v\n want %+v", got, want)
+	}
+}
+
+func TestContainerSpecErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(p *v1.Pod)
+	}{
+		{name: "no such container", change: func(p *v1.Pod) { p.Spec.Containers[0].Name = "other" }},
+		{name: "configMap volume", change: func(p *v1.Pod) {
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "cfg", MountPath: "/cfg"})
+		}},
+		{name: "unknown volume", change: func(p *v1.Pod) {
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "nope", MountPath: "/x"})
+		}},
+		{name: "escaping subPath", change: func(p *v1.Pod) { p.Spec.Containers[0].VolumeMounts[1].SubPath = "../../etc" }},
+		{name: "absolute subPath", change: func(p *v1.Pod) { p.Spec.Containers[0].VolumeMounts[1].SubPath = "/etc" }},
+		{name: "bad cpu", change: func(p *v1.Pod) { p.Spec.Containers[0].Resources.Limits["cpu"] = "lots" }},
+		{name: "bad memory", change: func(p *v1.Pod) { p.Spec.Containers[0].Resources.Limits["memory"] = "1Qi" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := specPod()
+			tt.change(pod)
+			if _, err := ContainerSpec(pod, "app", 0, "/r"); !errdefs.IsInvalid(err) {
+				t.Errorf("err = %v, want Invalid", err)
+			}
+		})
+	}
+}
+
+func TestSandboxSpec(t *testing.T) {
+	pod := specPod()
+	ip := netip.MustParseAddr("10.2.1.7")
+	got := SandboxSpec(pod, 1, ip)
+	want := runtime.SandboxSpec{
+		Pod:         runtime.PodRef{UID: "u1", Name: "web", Namespace: "prod"},
+		Attempt:     1,
+		Hostname:    "h",
+		IP:          ip,
+		Ports:       []runtime.PortMapping{{Protocol: "TCP", ContainerPort: 8080, HostPort: 30080}},
+		Annotations: map[string]string{AnnotationGrace: "45"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("SandboxSpec\n got  %+v\n want %+v", got, want)
+	}
+	pod.Spec.HostNetwork = true
+	pod.Spec.TerminationGracePeriodSeconds = nil
+	got = SandboxSpec(pod, 0, ip)
+	if !got.HostNetwork || got.IP.IsValid() || got.Annotations[AnnotationGrace] != "30" {
+		t.Errorf("host network sandbox %+v, want no IP and the default grace", got)
+	}
+}
+
+func TestHashFollowsTheSpec(t *testing.T) {
+	a := specPod().Spec.Containers[0]
+	b := specPod().Spec.Containers[0]
+	if Hash(a) == "" || Hash(a) != Hash(b) {
+		t.Fatalf("equal specs hash to %q and %q", Hash(a), Hash(b))
+	}
+	b.Image = "minik8s/testapp:v2"
+	if Hash(a) == Hash(b) {
+		t.Errorf("an image change keeps the hash")
+	}
+}
