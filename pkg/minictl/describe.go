@@ -169,6 +169,10 @@ func (d *describer) describe(ctx context.Context, res *apis.Resource, obj apis.O
 		d.describePod(w, o)
 	case *v1.Node:
 		d.describeNode(ctx, w, o)
+	case *v1.Deployment:
+		d.describeDeployment(ctx, w, o)
+	case *v1.ReplicaSet:
+		d.describeReplicaSet(ctx, w, o)
 	default:
 		if err := d.describeGeneric(w, res, obj); err != nil {
 			return "", err

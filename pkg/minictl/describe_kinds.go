@@ -11,6 +11,7 @@ import (
 
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis"
+	"minik8s/pkg/apis/quantity"
 )
 
 // nodeLeaseNamespace holds the node heartbeats.
@@ -94,16 +95,16 @@ func (d *describer) describeNode(ctx context.Context, w *prefixWriter, node *v1.
 	if spec.GetProviderId() != "" {
 		w.Write(level0, "ProviderID:\t%s\n", spec.GetProviderId())
 	}
-	d.describeNodePods(ctx, w, md.GetName())
+	d.describeNodePods(ctx, w, node)
 }
 
 // describeNodePods lists the pods bound to the node that have not ended.
-func (d *describer) describeNodePods(ctx context.Context, w *prefixWriter, node string) {
+func (d *describer) describeNodePods(ctx context.Context, w *prefixWriter, node *v1.Node) {
 	res, err := apis.Lookup("pods")
 	if err != nil {
 		return
 	}
-	list, err := d.c.List(ctx, res, "", ListOptions{FieldSelector: "spec.nodeName=" + node})
+	list, err := d.c.List(ctx, res, "", ListOptions{FieldSelector: "spec.nodeName=" + node.GetMetadata().GetName()})
 	if err != nil {
 		w.Write(level0, "Non-terminated Pods:\tFailed to list pods: %s\n", err)
 		return
@@ -111,7 +112,7 @@ func (d *describer) describeNodePods(ctx context.Context, w *prefixWriter, node 
 	var pods []*v1.Pod
 	for _, obj := range list.Items {
 		p, ok := obj.(*v1.Pod)
-		if !ok || p.GetSpec().GetNodeName() != node {
+		if !ok || p.GetSpec().GetNodeName() != node.GetMetadata().GetName() {
 			continue
 		}
 		if ph := p.GetStatus().GetPhase(); ph == "Succeeded" || ph == "Failed" {
@@ -119,15 +120,76 @@ func (d *describer) describeNodePods(ctx context.Context, w *prefixWriter, node 
 		}
 		pods = append(pods, p)
 	}
+	alloc := node.GetStatus().GetAllocatable()
+	if len(alloc) == 0 {
+		alloc = node.GetStatus().GetCapacity()
+	}
 	w.Write(level0, "Non-terminated Pods:\t(%d in total)\n", len(pods))
-	if len(pods) == 0 {
-		return
-	}
-	w.Write(level1, "Namespace\tName\t\tAge\n")
-	w.Write(level1, "---------\t----\t\t---\n")
+	w.Write(level1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
+	w.Write(level1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n")
+	totalReq, totalLim := map[string]quantity.Quantity{}, map[string]quantity.Quantity{}
 	for _, p := range pods {
-		w.Write(level1, "%s\t%s\t\t%s\n", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), since(d.now, p.GetMetadata().GetCreationTimestamp()))
+		req, lim := podRequestsAndLimits(p)
+		for k, q := range req {
+			totalReq[k] = totalReq[k].Add(q)
+		}
+		for k, q := range lim {
+			totalLim[k] = totalLim[k].Add(q)
+		}
+		w.Write(level1, "%s\t%s\t\t%s\t%s\t%s\t%s\t%s\n", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(),
+			fraction(req, alloc, "cpu"), fraction(lim, alloc, "cpu"), fraction(req, alloc, "memory"), fraction(lim, alloc, "memory"),
+			since(d.now, p.GetMetadata().GetCreationTimestamp()))
 	}
+	w.Write(level0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n")
+	w.Write(level1, "Resource\tRequests\tLimits\n")
+	w.Write(level1, "--------\t--------\t------\n")
+	for _, r := range []string{"cpu", "memory", "ephemeral-storage"} {
+		w.Write(level1, "%s\t%s\t%s\n", r, fraction(totalReq, alloc, r), fraction(totalLim, alloc, r))
+	}
+}
+
+// podRequestsAndLimits sums a pod's container requests and limits; an
+// init container, which runs alone, counts when it asks for more.
+func podRequestsAndLimits(p *v1.Pod) (req, lim map[string]quantity.Quantity) {
+	req, lim = map[string]quantity.Quantity{}, map[string]quantity.Quantity{}
+	add := func(into map[string]quantity.Quantity, m map[string]string) {
+		for k, s := range m {
+			if q, err := quantity.Parse(s); err == nil {
+				into[k] = into[k].Add(q)
+			}
+		}
+	}
+	maxInto := func(into map[string]quantity.Quantity, m map[string]string) {
+		for k, s := range m {
+			if q, err := quantity.Parse(s); err == nil && q.Cmp(into[k]) > 0 {
+				into[k] = q
+			}
+		}
+	}
+	for _, c := range p.GetSpec().GetContainers() {
+		add(req, c.GetResources().GetRequests())
+		add(lim, c.GetResources().GetLimits())
+	}
+	for _, c := range p.GetSpec().GetInitContainers() {
+		maxInto(req, c.GetResources().GetRequests())
+		maxInto(lim, c.GetResources().GetLimits())
+	}
+	return req, lim
+}
+
+// fraction prints a quantity and its share of the node's allocatable, as
+// kubectl does: "250m (3%)".
+func fraction(m map[string]quantity.Quantity, alloc map[string]string, name string) string {
+	q := m[name]
+	pct := int64(0)
+	if a, err := quantity.Parse(alloc[name]); err == nil && !a.IsZero() {
+		if name == "cpu" {
+			pct = int64(float64(q.MilliValue()) / float64(a.MilliValue()) * 100)
+		} else {
+			pct = int64(float64(q.Value()) / float64(a.Value()) * 100)
+		}
+	}
+	return fmt.Sprintf("%s (%d%%)", q.String(), pct)
 }
 
 func orUnset(s string) string {

@@ -214,7 +214,11 @@ func TestDescribeNode(t *testing.T) {
 		n.Status.Conditions[0].LastTransitionTime = ago(time.Hour)
 	})
 	lease := &v1.Lease{Metadata: &v1.ObjectMeta{Name: "node-1", Namespace: "kube-node-lease"}, Spec: &v1.LeaseSpec{HolderIdentity: "node-1", RenewTime: ago(5 * time.Second)}}
-	fc := newFakeClient(n, lease, boundPod("web", "node-1"), boundPod("elsewhere", "node-2"))
+	web := boundPod("web", "node-1")
+	web.Spec.Containers[0].Resources = &v1.ResourceRequirements{Requests: map[string]string{"cpu": "250m", "memory": "4Gi"}, Limits: map[string]string{"cpu": "2"}}
+	done := boundPod("done", "node-1")
+	done.Status.Phase = "Succeeded"
+	fc := newFakeClient(n, lease, web, done, boundPod("elsewhere", "node-2"))
 	r := run(t, fc, "describe", "node", "node-1")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.err)
@@ -255,10 +259,17 @@ System Info:
   Kubelet Version:            v0.1.0
 PodCIDR:                      10.2.0.0/24
 Non-terminated Pods:          (1 in total)
-  Namespace                   Name    Age
-  ---------                   ----    ---
-  default                     web     5m
-Events:                       <none>
+  Namespace                   Name    CPU Requests  CPU Limits  Memory Requests  Memory Limits  Age
+  ---------                   ----    ------------  ----------  ---------------  -------------  ---
+  default                     web     250m (3%)     2 (25%)     4Gi (25%)        0 (0%)         5m
+Allocated resources:
+  (Total limits may be over 100 percent, i.e., overcommitted.)
+  Resource           Requests   Limits
+  --------           --------   ------
+  cpu                250m (3%)  2 (25%)
+  memory             4Gi (25%)  0 (0%)
+  ephemeral-storage  0 (0%)     0 (0%)
+Events:              <none>
 `)
 }
 
@@ -269,4 +280,106 @@ func containsCall(fc *fakeClient, call string) bool {
 		}
 	}
 	return false
+}
+
+func TestDescribeDeploymentAndReplicaSet(t *testing.T) {
+	three := int32(3)
+	zero := int32(0)
+	tmpl := &v1.PodTemplateSpec{
+		Metadata: &v1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec: &v1.PodSpec{Containers: []*v1.Container{{Name: "web", Image: "minik8s/testapp:v2",
+			Ports: []*v1.ContainerPort{{ContainerPort: 8080, Protocol: "TCP"}}}}},
+	}
+	dep := &v1.Deployment{
+		Metadata: &v1.ObjectMeta{Name: "web", Namespace: "default", Uid: "uid-dep", CreationTimestamp: ago(time.Hour),
+			Annotations: map[string]string{revisionAnnotation: "2"}},
+		Spec: &v1.DeploymentSpec{Replicas: &three, Selector: &v1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: tmpl,
+			Strategy: &v1.DeploymentStrategy{Type: "RollingUpdate", RollingUpdate: &v1.RollingUpdateDeployment{MaxUnavailable: "25%", MaxSurge: "1"}}},
+		Status: &v1.DeploymentStatus{Replicas: 3, UpdatedReplicas: 3, AvailableReplicas: 2, UnavailableReplicas: 1,
+			Conditions: []*v1.Condition{{Type: "Available", Status: "True", Reason: "MinimumReplicasAvailable"}}},
+	}
+	ctrl := true
+	owner := func(kind, name, uid string) []*v1.OwnerReference {
+		return []*v1.OwnerReference{{Kind: kind, Name: name, Uid: uid, Controller: &ctrl}}
+	}
+	rsNew := &v1.ReplicaSet{
+		Metadata: &v1.ObjectMeta{Name: "web-b2", Namespace: "default", Uid: "uid-b2", OwnerReferences: owner("Deployment", "web", "uid-dep"),
+			Annotations: map[string]string{revisionAnnotation: "2"}, Labels: map[string]string{"app": "web", "pod-template-hash": "b2"}},
+		Spec:   &v1.ReplicaSetSpec{Replicas: &three, Selector: &v1.LabelSelector{MatchLabels: map[string]string{"app": "web", "pod-template-hash": "b2"}}, Template: tmpl},
+		Status: &v1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 2},
+	}
+	rsOld := &v1.ReplicaSet{
+		Metadata: &v1.ObjectMeta{Name: "web-a1", Namespace: "default", OwnerReferences: owner("Deployment", "web", "uid-dep"),
+			Annotations: map[string]string{revisionAnnotation: "1"}},
+		Spec: &v1.ReplicaSetSpec{Replicas: &zero},
+	}
+	podOf := func(name, phase string) *v1.Pod {
+		return pod(name, phase, nil, func(p *v1.Pod) { p.Metadata.OwnerReferences = owner("ReplicaSet", "web-b2", "uid-b2") })
+	}
+	fc := newFakeClient(dep, rsNew, rsOld, podOf("web-b2-1", "Running"), podOf("web-b2-2", "Running"), podOf("web-b2-3", "Pending"), pod("stray", "Running", nil))
+
+	r := run(t, fc, "describe", "deploy", "web")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	golden(t, r.out, `
+Name:                   web
+Namespace:              default
+CreationTimestamp:      Fri, 01 Mar 2024 11:00:00 +0000
+Labels:                 <none>
+Annotations:            deployment.kubernetes.io/revision: 2
+Selector:               app=web
+Replicas:               3 desired | 3 updated | 3 total | 2 available | 1 unavailable
+StrategyType:           RollingUpdate
+MinReadySeconds:        0
+RollingUpdateStrategy:  25% max unavailable, 1 max surge
+Pod Template:
+  Labels:  app=web
+  Containers:
+   web:
+    Image:         minik8s/testapp:v2
+    Port:          8080/TCP
+    Host Port:     0/TCP
+    Environment:   <none>
+    Mounts:        <none>
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Conditions:
+  Type           Status  Reason
+  ----           ------  ------
+  Available      True    MinimumReplicasAvailable
+OldReplicaSets:  <none>
+NewReplicaSet:   web-b2 (3/3 replicas created)
+Events:          <none>
+`)
+
+	r = run(t, fc, "describe", "rs", "web-b2")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	golden(t, r.out, `
+Name:           web-b2
+Namespace:      default
+Selector:       app=web,pod-template-hash=b2
+Labels:         app=web
+                pod-template-hash=b2
+Annotations:    deployment.kubernetes.io/revision: 2
+Controlled By:  Deployment/web
+Replicas:       3 current / 3 desired
+Pods Status:    2 Running / 1 Waiting / 0 Succeeded / 0 Failed
+Pod Template:
+  Labels:  app=web
+  Containers:
+   web:
+    Image:         minik8s/testapp:v2
+    Port:          8080/TCP
+    Host Port:     0/TCP
+    Environment:   <none>
+    Mounts:        <none>
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Events:            <none>
+`)
 }
