@@ -259,4 +259,3 @@ func TestResourceOf(t *testing.T) {
 		}
 	}
 }
-

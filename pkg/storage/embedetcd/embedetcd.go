@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -58,6 +59,7 @@ type Server struct {
 	etcd     *embed.Etcd
 	client   *clientv3.Client
 	endpoint string
+	closing  *atomic.Bool
 	once     sync.Once
 }
 
@@ -78,6 +80,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	closing := &atomic.Bool{}
+	// etcd logs its listeners' errors when it closes them; those are
+	// expected then and dropped.
+	cfg.Logger = cfg.Logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return &quietCore{Core: atLeast(c, zapcore.WarnLevel), closing: closing}
+	}))
 	// Free ports are picked by listening and closing; another process may
 	// grab one in between, so a start that fails to bind is retried.
 	var lastErr error
@@ -90,14 +98,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			cli, err := clientv3.New(clientv3.Config{
 				Endpoints:          []string{endpoint},
 				DialTimeout:        5 * time.Second,
-				Logger:             cfg.Logger.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)).Named("etcd-client"),
+				Logger:             cfg.Logger.Named("etcd-client"),
 				MaxCallSendMsgSize: MaxRequestBytes + 1024,
 			})
 			if err != nil {
 				e.Close()
 				return nil, fmt.Errorf("connect to embedded etcd at %s: %w", endpoint, err)
 			}
-			return &Server{etcd: e, client: cli, endpoint: endpoint}, nil
+			return &Server{etcd: e, client: cli, endpoint: endpoint, closing: closing}, nil
 		}
 		lastErr = err
 		if !strings.Contains(err.Error(), "address already in use") || (cfg.ClientURL != "" && cfg.PeerURL != "") {
@@ -124,7 +132,7 @@ func startOnce(ctx context.Context, cfg Config) (*embed.Etcd, string, error) {
 	ec.ListenPeerUrls = []url.URL{*peerURL}
 	ec.AdvertisePeerUrls = []url.URL{*peerURL}
 	ec.InitialCluster = cfg.Name + "=" + peerURL.String()
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(cfg.Logger.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel)).Named("etcd"))
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(cfg.Logger.Named("etcd"))
 	ec.LogLevel = "warn"
 	ec.EnableGRPCGateway = false
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
@@ -195,7 +203,51 @@ func (s *Server) Err() <-chan error { return s.etcd.Err() }
 // is safe to call again (etcd's own Close would panic).
 func (s *Server) Close() {
 	s.once.Do(func() {
+		s.closing.Store(true)
 		_ = s.client.Close()
 		s.etcd.Close()
 	})
+}
+
+// atLeast raises c's level to level, if it is lower.
+func atLeast(c zapcore.Core, level zapcore.Level) zapcore.Core {
+	if !c.Enabled(level - 1) {
+		return c
+	}
+	return &levelCore{Core: c, level: level}
+}
+
+type levelCore struct {
+	zapcore.Core
+	level zapcore.Level
+}
+
+func (c *levelCore) Enabled(l zapcore.Level) bool { return l >= c.level && c.Core.Enabled(l) }
+
+func (c *levelCore) With(f []zapcore.Field) zapcore.Core {
+	return &levelCore{Core: c.Core.With(f), level: c.level}
+}
+
+func (c *levelCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if !c.Enabled(e.Level) {
+		return ce
+	}
+	return c.Core.Check(e, ce)
+}
+
+// quietCore drops errors logged while the server closes.
+type quietCore struct {
+	zapcore.Core
+	closing *atomic.Bool
+}
+
+func (c *quietCore) With(f []zapcore.Field) zapcore.Core {
+	return &quietCore{Core: c.Core.With(f), closing: c.closing}
+}
+
+func (c *quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.closing.Load() && e.Level <= zapcore.ErrorLevel {
+		return ce
+	}
+	return c.Core.Check(e, ce)
 }

@@ -27,12 +27,13 @@ func Start(t testing.TB) *clientv3.Client {
 }
 
 // StartServer is Start for tests that need the server itself (its
-// endpoint, or closing it early to see how callers cope).
-func StartServer(t testing.TB) *embedetcd.Server {
+// endpoint, or closing it early to see how callers cope). Each modify
+// function may change the configuration before the start.
+func StartServer(t testing.TB, modify ...func(*embedetcd.Config)) *embedetcd.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := embedetcd.Start(ctx, embedetcd.Config{
+	cfg := embedetcd.Config{
 		Dir: t.TempDir(),
 		// etcd logs from its own goroutines, some of which outlive the
 		// test's logger, so errors go straight to stderr.
@@ -43,7 +44,11 @@ func StartServer(t testing.TB) *embedetcd.Server {
 		// Progress notifications every half second keep idle watch caches
 		// fresh without flooding test logs.
 		ProgressNotifyInterval: 500 * time.Millisecond,
-	})
+	}
+	for _, m := range modify {
+		m(&cfg)
+	}
+	srv, err := embedetcd.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
