@@ -132,21 +132,78 @@ func copyInto(out, src apis.Object) error {
 	return nil
 }
 
+// state is what an update or delete believes the stored object to be.
+type state struct {
+	obj  apis.Object // private decoded copy, resourceVersion set
+	data []byte      // stored encoding
+	rev  int64       // mod revision
+	// stale is true when the state came from a cache, not from etcd.
+	stale bool
+}
+
+func (s *Etcd) fresh(kv *mvccpb.KeyValue, like apis.Object) (*state, error) {
+	obj := like.ProtoReflect().New().Interface().(apis.Object)
+	if err := decode(kv.Value, kv.ModRevision, obj); err != nil {
+		return nil, fmt.Errorf("%s: %w", kv.Key, err)
+	}
+	return &state{obj: obj, data: kv.Value, rev: kv.ModRevision}, nil
+}
+
+// fromCache makes a state of a cached copy (read-only; it is cloned).
+func fromCache(cached apis.Object) (*state, error) {
+	rev, err := ParseRevision(cached.GetMetadata().GetResourceVersion())
+	if err != nil || rev == 0 {
+		return nil, fmt.Errorf("cached object without a resourceVersion")
+	}
+	obj := proto.Clone(cached).(apis.Object)
+	data, err := Encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &state{obj: obj, data: data, rev: rev, stale: true}, nil
+}
+
+func (s *Etcd) read(ctx context.Context, key string, like apis.Object) (*state, error) {
+	kv, err := s.getKV(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return s.fresh(kv, like)
+}
+
 // GuaranteedUpdate implements Interface. An update that changes nothing is
 // not written: out receives the object as stored, its resourceVersion
 // unchanged (as in Kubernetes).
 func (s *Etcd) GuaranteedUpdate(ctx context.Context, key string, out apis.Object, tryUpdate UpdateFunc) error {
-	kv, err := s.getKV(ctx, key)
-	if err != nil {
-		return err
+	return s.GuaranteedUpdateFrom(ctx, key, out, tryUpdate, nil)
+}
+
+// GuaranteedUpdateFrom is GuaranteedUpdate starting from cached, a copy of
+// the object from a watch cache (read-only, possibly stale; nil: read
+// etcd), which saves the first read when the cache is current. A stale
+// copy costs nothing but a retry: the write compares on its revision, and
+// a tryUpdate that fails on it, or finds nothing to change, is tried again
+// on a fresh read before its answer counts.
+func (s *Etcd) GuaranteedUpdateFrom(ctx context.Context, key string, out apis.Object, tryUpdate UpdateFunc, cached apis.Object) error {
+	var cur *state
+	var err error
+	if cached != nil {
+		cur, err = fromCache(cached)
+	}
+	if cur == nil || err != nil {
+		if cur, err = s.read(ctx, key, out); err != nil {
+			return err
+		}
 	}
 	for {
-		cur := out.ProtoReflect().New().Interface().(apis.Object)
-		if err := decode(kv.Value, kv.ModRevision, cur); err != nil {
-			return fmt.Errorf("update %s: %w", key, err)
-		}
-		updated, err := tryUpdate(cur)
+		updated, err := tryUpdate(cur.obj)
 		if err != nil {
+			if cur.stale {
+				if cur, err = s.read(ctx, key, out); err != nil {
+					return err
+				}
+				continue
+			}
 			return err
 		}
 		if updated == nil {
@@ -156,13 +213,19 @@ func (s *Etcd) GuaranteedUpdate(ctx context.Context, key string, out apis.Object
 		if err != nil {
 			return fmt.Errorf("update %s: %w", key, err)
 		}
-		if bytes.Equal(data, kv.Value) {
-			SetRevision(updated, kv.ModRevision)
+		if bytes.Equal(data, cur.data) {
+			if cur.stale {
+				if cur, err = s.read(ctx, key, out); err != nil {
+					return err
+				}
+				continue
+			}
+			SetRevision(updated, cur.rev)
 			return copyInto(out, updated)
 		}
 		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
 			Then(clientv3.OpPut(key, string(data))).
 			Else(clientv3.OpGet(key)).
 			Commit()
@@ -180,34 +243,54 @@ func (s *Etcd) GuaranteedUpdate(ctx context.Context, key string, out apis.Object
 		if len(kvs) == 0 {
 			return errdefs.NotFound("%s not found", key)
 		}
-		kv = kvs[0]
+		if cur, err = s.fresh(kvs[0], out); err != nil {
+			return fmt.Errorf("update %s: %w", key, err)
+		}
 	}
 }
 
 // Delete implements Interface. out may be nil.
 func (s *Etcd) Delete(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error) error {
-	kv, err := s.getKV(ctx, key)
-	if err != nil {
-		return err
-	}
-	for {
-		var cur apis.Object
-		if out != nil {
-			cur = out.ProtoReflect().New().Interface().(apis.Object)
-		} else if cur, err = s.newFor(key); err != nil {
+	return s.DeleteFrom(ctx, key, out, check, nil)
+}
+
+// DeleteFrom is Delete starting from cached, a copy of the object from a
+// watch cache (read-only, possibly stale; nil: read etcd), as
+// GuaranteedUpdateFrom: a check that fails on a stale copy is tried again
+// on a fresh read.
+func (s *Etcd) DeleteFrom(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error, cached apis.Object) error {
+	like := out
+	if like == nil {
+		var err error
+		if like, err = s.newFor(key); err != nil {
 			return err
 		}
-		if err := decode(kv.Value, kv.ModRevision, cur); err != nil {
-			return fmt.Errorf("delete %s: %w", key, err)
+	}
+	var cur *state
+	var err error
+	if cached != nil {
+		cur, err = fromCache(cached)
+	}
+	if cur == nil || err != nil {
+		if cur, err = s.read(ctx, key, like); err != nil {
+			return err
 		}
+	}
+	for {
 		if check != nil {
-			if err := check(cur); err != nil {
+			if err := check(cur.obj); err != nil {
+				if cur.stale {
+					if cur, err = s.read(ctx, key, like); err != nil {
+						return err
+					}
+					continue
+				}
 				return err
 			}
 		}
 		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
 			Then(clientv3.OpDelete(key)).
 			Else(clientv3.OpGet(key)).
 			Commit()
@@ -219,14 +302,16 @@ func (s *Etcd) Delete(ctx context.Context, key string, out apis.Object, check fu
 			if out == nil {
 				return nil
 			}
-			SetRevision(cur, resp.Header.Revision)
-			return copyInto(out, cur)
+			SetRevision(cur.obj, resp.Header.Revision)
+			return copyInto(out, cur.obj)
 		}
 		kvs := resp.Responses[0].GetResponseRange().GetKvs()
 		if len(kvs) == 0 {
 			return errdefs.NotFound("%s not found", key)
 		}
-		kv = kvs[0]
+		if cur, err = s.fresh(kvs[0], like); err != nil {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
 	}
 }
 

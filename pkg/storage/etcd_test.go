@@ -11,6 +11,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis"
 	"minik8s/pkg/apis/errdefs"
 	"minik8s/pkg/storage"
 	"minik8s/pkg/storage/etcdtest"
@@ -257,5 +258,98 @@ func TestResourceOf(t *testing.T) {
 		if got := storage.ResourceOf(tt.give); got != tt.want {
 			t.Errorf("ResourceOf(%q) = %q, want %q", tt.give, got, tt.want)
 		}
+	}
+}
+
+func TestEtcdWritesFromStaleCache(t *testing.T) {
+	s := newEtcd(t)
+	ctx := st.Ctx(t)
+	key := st.Key("default", "web")
+	// stale is the object as a lagging cache holds it (label a=1);
+	// etcd has moved on to a=2.
+	stale := st.Pod("default", "web", map[string]string{"a": "1"})
+	st.MustCreate(t, s, stale)
+	current := &v1.Pod{}
+	if err := s.GuaranteedUpdate(ctx, key, current, func(cur apis.Object) (apis.Object, error) {
+		cur.GetMetadata().Labels["a"] = "2"
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	currentRV := current.Metadata.ResourceVersion
+	expect := func(cur apis.Object) error {
+		if cur.GetMetadata().GetResourceVersion() != currentRV {
+			return errdefs.Conflict("resourceVersion %s, want %s", cur.GetMetadata().GetResourceVersion(), currentRV)
+		}
+		return nil
+	}
+	set := func(v string) storage.UpdateFunc {
+		return func(cur apis.Object) (apis.Object, error) {
+			cur.GetMetadata().Labels["b"] = v
+			return cur, nil
+		}
+	}
+	tests := []struct {
+		name      string
+		tryUpdate storage.UpdateFunc
+		wantB     string
+	}{
+		// The precondition fails on the stale copy, holds on etcd's.
+		{"precondition", func(cur apis.Object) (apis.Object, error) {
+			if err := expect(cur); err != nil {
+				return nil, err
+			}
+			return set("x")(cur)
+		}, "x"},
+		// The compare on the stale revision fails; the change is redone on
+		// the current object, keeping a=2.
+		{"compare", set("y"), "y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := &v1.Pod{}
+			if err := s.GuaranteedUpdateFrom(ctx, key, out, tt.tryUpdate, stale); err != nil {
+				t.Fatal(err)
+			}
+			got := &v1.Pod{}
+			if err := s.Get(ctx, key, got); err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(got, out) || got.Metadata.Labels["a"] != "2" || got.Metadata.Labels["b"] != tt.wantB {
+				t.Fatalf("stored %v, returned %v; want a=2 b=%s", got.Metadata, out.Metadata, tt.wantB)
+			}
+			currentRV = got.Metadata.ResourceVersion
+		})
+	}
+
+	// An update that changes nothing compared with the stale copy is
+	// checked against etcd: there it changes a, so it is written.
+	out := &v1.Pod{}
+	if err := s.GuaranteedUpdateFrom(ctx, key, out, func(cur apis.Object) (apis.Object, error) {
+		cur.GetMetadata().Labels["a"] = "1"
+		delete(cur.GetMetadata().Labels, "b")
+		return cur, nil
+	}, stale); err != nil {
+		t.Fatal(err)
+	}
+	if out.Metadata.ResourceVersion == currentRV || out.Metadata.Labels["a"] != "1" {
+		t.Fatalf("no-op on a stale copy: got %v, want a=1 written after %s", out.Metadata, currentRV)
+	}
+	currentRV = out.Metadata.ResourceVersion
+
+	// A delete whose check fails on the stale copy is checked again.
+	deleted := &v1.Pod{}
+	if err := s.DeleteFrom(ctx, key, deleted, expect, stale); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Get(ctx, key, &v1.Pod{}); !errdefs.IsNotFound(err) {
+		t.Fatalf("after delete: %v", err)
+	}
+	// A cached copy of something gone is NotFound, not a resurrection.
+	if err := s.GuaranteedUpdateFrom(ctx, key, &v1.Pod{}, set("z"), stale); !errdefs.IsNotFound(err) {
+		t.Fatalf("update from a cached copy of a deleted object: got %v, want NotFound", err)
+	}
+	if err := s.DeleteFrom(ctx, key, nil, nil, stale); !errdefs.IsNotFound(err) {
+		t.Fatalf("delete from a cached copy of a deleted object: got %v, want NotFound", err)
 	}
 }

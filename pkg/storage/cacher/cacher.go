@@ -491,13 +491,38 @@ func (c *Cacher) Get(ctx context.Context, key string, out apis.Object) error {
 	return c.store.Get(ctx, key, out)
 }
 
-// GuaranteedUpdate passes through to the store.
+// cachedWriter is a store that can start a write from a cached copy of
+// the object instead of reading it first (*storage.Etcd can).
+type cachedWriter interface {
+	GuaranteedUpdateFrom(ctx context.Context, key string, out apis.Object, tryUpdate storage.UpdateFunc, cached apis.Object) error
+	DeleteFrom(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error, cached apis.Object) error
+}
+
+// cached returns the cache's copy of key (read-only), or nil.
+func (c *Cacher) cached(key string) apis.Object {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e := c.items[key]; c.ready && e != nil {
+		return e.Object
+	}
+	return nil
+}
+
+// GuaranteedUpdate passes through to the store, starting from the cached
+// copy when the store can (saving a read; a stale copy costs a retry).
 func (c *Cacher) GuaranteedUpdate(ctx context.Context, key string, out apis.Object, tryUpdate storage.UpdateFunc) error {
+	if cw, ok := c.store.(cachedWriter); ok {
+		return cw.GuaranteedUpdateFrom(ctx, key, out, tryUpdate, c.cached(key))
+	}
 	return c.store.GuaranteedUpdate(ctx, key, out, tryUpdate)
 }
 
-// Delete passes through to the store.
+// Delete passes through to the store, starting from the cached copy as
+// GuaranteedUpdate does.
 func (c *Cacher) Delete(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error) error {
+	if cw, ok := c.store.(cachedWriter); ok {
+		return cw.DeleteFrom(ctx, key, out, check, c.cached(key))
+	}
 	return c.store.Delete(ctx, key, out, check)
 }
 

@@ -118,13 +118,21 @@ func (g *Group) Get(ctx context.Context, key string, out apis.Object) error {
 	return g.store.Get(ctx, key, out)
 }
 
-// GuaranteedUpdate passes through to the store.
+// GuaranteedUpdate goes to the store through the resource's cache (see
+// Cacher.GuaranteedUpdate).
 func (g *Group) GuaranteedUpdate(ctx context.Context, key string, out apis.Object, tryUpdate storage.UpdateFunc) error {
+	if c := g.cacherFor(key); c != nil {
+		return c.GuaranteedUpdate(ctx, key, out, tryUpdate)
+	}
 	return g.store.GuaranteedUpdate(ctx, key, out, tryUpdate)
 }
 
-// Delete passes through to the store.
+// Delete goes to the store through the resource's cache (see
+// Cacher.Delete).
 func (g *Group) Delete(ctx context.Context, key string, out apis.Object, check func(current apis.Object) error) error {
+	if c := g.cacherFor(key); c != nil {
+		return c.Delete(ctx, key, out, check)
+	}
 	return g.store.Delete(ctx, key, out, check)
 }
 
