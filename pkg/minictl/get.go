@@ -208,7 +208,6 @@ type getPrinter struct {
 	multiKind bool
 	// tables are the table printers by kind, kept for watch rows.
 	tables map[*apis.Resource]*tablePrinter
-	w      *tableWriter
 }
 
 func (p *getPrinter) table(res *apis.Resource) *tablePrinter {

@@ -12,7 +12,6 @@ package minictl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -152,9 +151,4 @@ type usageErr struct{ msg, path string }
 
 func (e *usageErr) Error() string {
 	return e.msg + "\nSee '" + e.path + " -h' for help and examples"
-}
-
-func isUsageError(err error) bool {
-	var u *usageErr
-	return errors.As(err, &u)
 }

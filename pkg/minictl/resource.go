@@ -168,6 +168,7 @@ func objectNamespace(res *apis.Resource, obj apis.Object, ns string, explicit bo
 		return ns, nil
 	}
 	if explicit && own != ns {
+		//lint:ignore ST1005 kubectl's wording, a full sentence.
 		return "", fmt.Errorf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.", own, ns, own)
 	}
 	return own, nil
