@@ -353,3 +353,20 @@ func TestEtcdWritesFromStaleCache(t *testing.T) {
 		t.Fatalf("delete from a cached copy of a deleted object: got %v, want NotFound", err)
 	}
 }
+
+func TestNewClientReachesEtcd(t *testing.T) {
+	srv := etcdtest.StartServer(t)
+	cli, err := storage.NewClient(storage.ClientConfig{Endpoints: []string{srv.Endpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	s := storage.NewEtcd(cli)
+	rev := st.MustCreate(t, s, st.Pod("default", "a", nil))
+	if cur, err := s.CurrentRevision(st.Ctx(t)); err != nil || cur < rev {
+		t.Fatalf("current revision %d, err %v; want %d or later", cur, err, rev)
+	}
+	if _, err := storage.NewClient(storage.ClientConfig{}); err == nil {
+		t.Fatal("a client without endpoints was made")
+	}
+}
