@@ -23,6 +23,8 @@ func TestParseString(t *testing.T) {
 		{"z=1,a=2", "a=2,z=1"},
 		{"a in (y,x,x)", "a in (x,y)"},
 		{"a in(x)", "a in (x)"},
+		{"a in ( x , y )", "a in (x,y)"},
+		{"env notin (a, b),tier in (web)", "env notin (a,b),tier in (web)"},
 		{"a notin (x)", "a notin (x)"},
 		{"a", "a"},
 		{"!a", "!a"},

@@ -208,6 +208,8 @@ func roundTripObjects() []apis.Object {
 		"true": "false", "colon": "a: b", "hash": "#c", "dash": "- x", "multi": "line1\nline2\n", "lead": "  sp",
 		"unicode": "日本語 ü", "quote": `"'`, "brace": "{a}", "star": "*anchor", "pct": "%x", "at": "@x", "tab": "a\tb",
 		"---": "...",
+		"long": strings.Repeat("a long annotation value with spaces ", 8),
+		"longword": strings.Repeat("x", 300),
 	}
 	pod := samplePod()
 	pod.Metadata.Annotations = tricky
