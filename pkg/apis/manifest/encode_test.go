@@ -207,8 +207,8 @@ func roundTripObjects() []apis.Object {
 		"yes": "no", "on": "off", "y": "n", "1": "2", "08": "0x1F", "1e3": "1.5", "null": "~", "empty": "",
 		"true": "false", "colon": "a: b", "hash": "#c", "dash": "- x", "multi": "line1\nline2\n", "lead": "  sp",
 		"unicode": "日本語 ü", "quote": `"'`, "brace": "{a}", "star": "*anchor", "pct": "%x", "at": "@x", "tab": "a\tb",
-		"---": "...",
-		"long": strings.Repeat("a long annotation value with spaces ", 8),
+		"---":      "...",
+		"long":     strings.Repeat("a long annotation value with spaces ", 8),
 		"longword": strings.Repeat("x", 300),
 	}
 	pod := samplePod()
