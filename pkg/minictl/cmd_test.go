@@ -128,6 +128,21 @@ func TestGetEmpty(t *testing.T) {
 	}
 }
 
+func TestGetAll(t *testing.T) {
+	fc := newFakeClient(pod("web-1", "Running", running(), ready), &v1.Deployment{Metadata: &v1.ObjectMeta{Name: "web", Namespace: "default", CreationTimestamp: ago(time.Hour)}})
+	r := run(t, fc, "get", "all")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	golden(t, r.out, `
+NAME        READY   STATUS    RESTARTS   AGE
+pod/web-1   1/1     Running   0          5m
+
+NAME                  READY   UP-TO-DATE   AVAILABLE   AGE
+deployment.apps/web   0/1     0            0           60m
+`)
+}
+
 func TestNamespaceFromKubeconfigContext(t *testing.T) {
 	fc := newFakeClient(pod("web", "Running", running()), pod("dns", "Running", running(), func(p *v1.Pod) { p.Metadata.Namespace = "kube-system" }))
 	var out, errOut syncBuffer

@@ -23,7 +23,7 @@ func (d *describer) describeDeployment(ctx context.Context, w *prefixWriter, dep
 	printAnnotationsMultiline(w, "Annotations", md.GetAnnotations())
 	w.Write(level0, "Selector:\t%s\n", selectorString(spec.GetSelector()))
 	w.Write(level0, "Replicas:\t%d desired | %d updated | %d total | %d available | %d unavailable\n",
-		replicas(spec.Replicas), st.GetUpdatedReplicas(), st.GetReplicas(), st.GetAvailableReplicas(), st.GetUnavailableReplicas())
+		deploymentReplicas(dep), st.GetUpdatedReplicas(), st.GetReplicas(), st.GetAvailableReplicas(), st.GetUnavailableReplicas())
 	strategy := spec.GetStrategy().GetType()
 	if strategy == "" {
 		strategy = "RollingUpdate"
@@ -57,7 +57,7 @@ func (d *describer) describeDeployment(ctx context.Context, w *prefixWriter, dep
 		switch {
 		case rs == newRS:
 			cur = append(cur, rs)
-		case replicas(rs.GetSpec().Replicas) != 0 || rs.GetStatus().GetReplicas() != 0:
+		case rsReplicas(rs) != 0 || rs.GetStatus().GetReplicas() != 0:
 			old = append(old, rs)
 		}
 	}
@@ -96,7 +96,7 @@ func replicaSetsSummary(rss []*v1.ReplicaSet) string {
 	sort.Slice(rss, func(i, j int) bool { return rss[i].GetMetadata().GetName() < rss[j].GetMetadata().GetName() })
 	parts := make([]string, len(rss))
 	for i, rs := range rss {
-		parts[i] = fmt.Sprintf("%s (%d/%d replicas created)", rs.GetMetadata().GetName(), rs.GetStatus().GetReplicas(), replicas(rs.GetSpec().Replicas))
+		parts[i] = fmt.Sprintf("%s (%d/%d replicas created)", rs.GetMetadata().GetName(), rs.GetStatus().GetReplicas(), rsReplicas(rs))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -111,7 +111,7 @@ func (d *describer) describeReplicaSet(ctx context.Context, w *prefixWriter, rs 
 	if ref := controllerOf(md); ref != nil {
 		w.Write(level0, "Controlled By:\t%s/%s\n", ref.GetKind(), ref.GetName())
 	}
-	w.Write(level0, "Replicas:\t%d current / %d desired\n", st.GetReplicas(), replicas(spec.Replicas))
+	w.Write(level0, "Replicas:\t%d current / %d desired\n", st.GetReplicas(), rsReplicas(rs))
 	w.Write(level0, "Pods Status:\t")
 	if running, waiting, succeeded, failed, err := d.podPhases(ctx, md); err != nil {
 		w.Write(level0, "error in fetching pods: %s\n", err)

@@ -57,6 +57,17 @@ func parseResourceArgs(cmdPath string, args []string) ([]selection, error) {
 		if kind == "" {
 			continue
 		}
+		if strings.EqualFold(kind, "all") {
+			// kubectl's "all" category, of the kinds we have.
+			for _, name := range []string{"pods", "deployments", "replicasets"} {
+				res, err := apis.Lookup(name)
+				if err != nil {
+					return nil, err
+				}
+				sels = append(sels, selection{res: res, names: append([]string(nil), args[1:]...)})
+			}
+			continue
+		}
 		res, err := apis.Lookup(kind)
 		if err != nil {
 			return nil, err

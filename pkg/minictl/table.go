@@ -337,7 +337,7 @@ func deploymentRow(d *v1.Deployment, now time.Time, wide bool) []string {
 	st := d.GetStatus()
 	cells := []string{
 		d.GetMetadata().GetName(),
-		fmt.Sprintf("%d/%d", st.GetReadyReplicas(), replicas(d.GetSpec().Replicas)),
+		fmt.Sprintf("%d/%d", st.GetReadyReplicas(), deploymentReplicas(d)),
 		strconv.Itoa(int(st.GetUpdatedReplicas())),
 		strconv.Itoa(int(st.GetAvailableReplicas())),
 		since(now, d.GetMetadata().GetCreationTimestamp()),
@@ -353,7 +353,7 @@ func replicaSetRow(rs *v1.ReplicaSet, now time.Time, wide bool) []string {
 	st := rs.GetStatus()
 	cells := []string{
 		rs.GetMetadata().GetName(),
-		strconv.Itoa(int(replicas(rs.GetSpec().Replicas))),
+		strconv.Itoa(int(rsReplicas(rs))),
 		strconv.Itoa(int(st.GetReplicas())),
 		strconv.Itoa(int(st.GetReadyReplicas())),
 		since(now, rs.GetMetadata().GetCreationTimestamp()),
@@ -365,12 +365,20 @@ func replicaSetRow(rs *v1.ReplicaSet, now time.Time, wide bool) []string {
 	return cells
 }
 
-// replicas is spec.replicas with Kubernetes' default of 1.
-func replicas(r *int32) int32 {
-	if r == nil {
-		return 1
+// deploymentReplicas is spec.replicas with Kubernetes' default of 1.
+func deploymentReplicas(d *v1.Deployment) int32 {
+	if s := d.GetSpec(); s != nil && s.Replicas != nil {
+		return *s.Replicas
 	}
-	return *r
+	return 1
+}
+
+// rsReplicas is spec.replicas with Kubernetes' default of 1.
+func rsReplicas(rs *v1.ReplicaSet) int32 {
+	if s := rs.GetSpec(); s != nil && s.Replicas != nil {
+		return *s.Replicas
+	}
+	return 1
 }
 
 func csrRow(csr *v1.CertificateSigningRequest, now time.Time, _ bool) []string {
@@ -379,7 +387,7 @@ func csrRow(csr *v1.CertificateSigningRequest, now time.Time, _ bool) []string {
 		signer = "<none>"
 	}
 	dur := "<none>"
-	if csr.GetSpec().ExpirationSeconds != nil {
+	if csr.GetSpec() != nil && csr.GetSpec().ExpirationSeconds != nil {
 		dur = HumanDuration(time.Duration(csr.GetSpec().GetExpirationSeconds()) * time.Second)
 	}
 	return []string{csr.GetMetadata().GetName(), since(now, csr.GetMetadata().GetCreationTimestamp()), signer, csr.GetSpec().GetUsername(), dur, CSRCondition(csr)}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis"
 )
 
 func i32(v int32) *int32 { return &v }
@@ -424,4 +425,29 @@ NAME   STATUS    AGE
 a      Running   5s
 b      Pending   1s
 `)
+}
+
+// Objects with nothing but a name (no spec, no status) print and describe
+// without panicking, whatever their kind.
+func TestEmptyObjectsOfEveryKind(t *testing.T) {
+	for _, res := range apis.Resources() {
+		t.Run(res.Name, func(t *testing.T) {
+			obj := res.New()
+			md := apis.Meta(obj)
+			md.Name = "x"
+			if res.Namespaced {
+				md.Namespace = "default"
+			}
+			fc := newFakeClient(obj)
+			for _, args := range [][]string{
+				{"get", res.Name, "-o", "wide", "--show-labels"},
+				{"get", res.Name, "x", "-o", "yaml"},
+				{"describe", res.Name, "x"},
+			} {
+				if r := run(t, fc, args...); r.code != 0 || r.out == "" {
+					t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.out, r.err)
+				}
+			}
+		})
+	}
 }
