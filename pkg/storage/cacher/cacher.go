@@ -102,7 +102,6 @@ type Cacher struct {
 	waitTimeout      time.Duration
 
 	progressWanted chan struct{} // a waiter wants the store's progress
-	stopped        chan struct{} // closed when Run returns
 	watcherWG      sync.WaitGroup
 
 	mu       sync.RWMutex
@@ -166,7 +165,6 @@ func New(cfg Config) (*Cacher, error) {
 		progressInterval: cfg.ProgressInterval,
 		waitTimeout:      cfg.WaitTimeout,
 		progressWanted:   make(chan struct{}, 1),
-		stopped:          make(chan struct{}),
 		items:            map[string]*entry{},
 		history:          newRing(cfg.HistorySize),
 		watchers:         map[*watcher]struct{}{},
@@ -202,7 +200,6 @@ func (c *Cacher) Run(ctx context.Context) error {
 	}
 	c.notifyLocked()
 	c.mu.Unlock()
-	close(c.stopped)
 	wg.Wait()
 	c.watcherWG.Wait()
 	return nil

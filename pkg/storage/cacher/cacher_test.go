@@ -34,6 +34,13 @@ func start(t *testing.T, store cacher.Store, cfg cacher.Config) *cacher.Cacher {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runCache(t, c)
+	return c
+}
+
+// runCache runs c until the test ends and waits until it is ready.
+func runCache(t testing.TB, c *cacher.Cacher) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -49,7 +56,6 @@ func start(t *testing.T, store cacher.Store, cfg cacher.Config) *cacher.Cacher {
 	if err := c.WaitReady(st.Ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	return c
 }
 
 func newCacher(t *testing.T, cfg cacher.Config) (*cacher.Cacher, *storage.Etcd) {
@@ -252,7 +258,7 @@ func TestListAndWatchAheadOfStoreTimeOut(t *testing.T) {
 // putPods writes pods ns<i%7>/p<i> for i in [from, to) straight to etcd,
 // 100 to a transaction (so they share revisions), quickly also under the
 // race detector.
-func putPods(t *testing.T, cli *clientv3.Client, from, to int) {
+func putPods(t testing.TB, cli *clientv3.Client, from, to int) {
 	t.Helper()
 	for i := from; i < to; {
 		var ops []clientv3.Op
