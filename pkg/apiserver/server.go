@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,9 +132,6 @@ type Server struct {
 	discovery  *discoveryService
 	probes     *probes
 
-	// openStorageFunc replaces openStorage in tests.
-	openStorageFunc func(ctx context.Context) (*backend, error)
-
 	started     atomic.Bool
 	ready       chan struct{}
 	watchesDone chan struct{}
@@ -175,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("--kubelet-client-certificate/--kubelet-client-key: %w", err)
 		}
 	}
-	if len(cfg.EtcdServers) > 0 && (cfg.EtcdCertFile != "" || cfg.EtcdCAFile != "") {
+	if len(cfg.EtcdServers) > 0 && (cfg.EtcdCertFile != "" || cfg.EtcdCAFile != "" || anyHTTPS(cfg.EtcdServers)) {
 		s.etcdTLS, err = etcdClientTLS(cfg)
 		if err != nil {
 			return nil, err
@@ -272,6 +270,15 @@ func (c *Config) complete() error {
 	return nil
 }
 
+func anyHTTPS(urls []string) bool {
+	for _, u := range urls {
+		if strings.HasPrefix(u, "https://") {
+			return true
+		}
+	}
+	return false
+}
+
 // Addr is the address gRPC is served on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 
@@ -332,7 +339,14 @@ func (s *Server) Run(ctx context.Context) error {
 		return errors.Join(berr, stopFront())
 	}
 
-	if err := s.bootstrap(frontCtx, reg); err != nil {
+	err = s.bootstrap(frontCtx, reg)
+	if err == nil {
+		err = be.waitSynced(frontCtx)
+	}
+	if err == nil {
+		err = reg.WaitNamespacesSynced(frontCtx)
+	}
+	if err != nil {
 		s.closeListeners()
 		if ctx.Err() != nil {
 			return stopAll()

@@ -122,20 +122,18 @@ func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRes
 	if req.GetLimit() < 0 {
 		return nil, errdefs.Invalid("limit: Invalid value: %d: must be non-negative", req.GetLimit())
 	}
-	items, rev, err := a.reg.List(ctx, k, registry.ListOptions{Namespace: req.GetNamespace(), Filter: c.sel.filter(), ResourceVersion: rv})
+	items, rev, err := a.reg.ListEncoded(ctx, k, registry.ListOptions{Namespace: req.GetNamespace(), Filter: c.sel.filter(), ResourceVersion: rv})
 	if err != nil {
 		return nil, err
 	}
 	if n := req.GetLimit(); n > 0 && int64(len(items)) > n {
 		items = items[:n]
 	}
-	resp := &v1.ListResponse{Items: make([]*anypb.Any, 0, len(items)), ResourceVersion: strconv.FormatInt(rev, 10)}
-	for _, it := range items {
-		wire, err := encode(k, it)
-		if err != nil {
-			return nil, err
-		}
-		resp.Items = append(resp.Items, wire)
+	resp := &v1.ListResponse{Items: make([]*anypb.Any, len(items)), ResourceVersion: strconv.FormatInt(rev, 10)}
+	wire := make([]anypb.Any, len(items))
+	for i := range items {
+		wire[i].TypeUrl, wire[i].Value = k.TypeURL, items[i].Value
+		resp.Items[i] = &wire[i]
 	}
 	return resp, nil
 }

@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 
-	"minik8s/pkg/apis/errdefs"
+	"golang.org/x/sync/errgroup"
+
 	"minik8s/pkg/pki"
 	"minik8s/pkg/storage"
+	"minik8s/pkg/storage/cacher"
+	"minik8s/pkg/storage/embedetcd"
 )
 
 // backend is the storage the server runs on; every call into pkg/storage's
@@ -16,10 +19,14 @@ type backend struct {
 	store storage.Interface
 	// healthy checks that etcd answers.
 	healthy func(ctx context.Context) error
-	// synced reports whether the watch caches are filled.
-	synced func() bool
+	// synced reports whether the watch caches are filled; waitSynced
+	// blocks until they are or ctx ends.
+	synced     func() bool
+	waitSynced func(ctx context.Context) error
 	// run runs background work (compaction) until ctx ends.
 	run func(ctx context.Context) error
+	// compact discards history before a revision (tests).
+	compact func(ctx context.Context, rev int64) error
 	// close releases the caches, the etcd client and then the embedded
 	// etcd; called once, after run returned.
 	close func()
@@ -46,10 +53,58 @@ func etcdClientTLS(cfg Config) (*tls.Config, error) {
 }
 
 // openStorage connects to etcd (or starts the embedded one) and builds the
-// store with its watch caches.
+// store with its watch caches (one per resource).
 func (s *Server) openStorage(ctx context.Context) (*backend, error) {
-	if s.openStorageFunc != nil {
-		return s.openStorageFunc(ctx)
+	lg := s.lg.Named("storage")
+	m := storage.NewMetrics(s.cfg.Registerer)
+	var st *storage.Etcd
+	var closeEtcd func()
+	if len(s.cfg.EtcdServers) > 0 {
+		cli, err := storage.NewClient(storage.ClientConfig{Endpoints: s.cfg.EtcdServers, TLS: s.etcdTLS, Logger: lg.Named("etcd-client")})
+		if err != nil {
+			return nil, err
+		}
+		st = storage.NewEtcd(cli, storage.WithLogger(lg), storage.WithMetrics(m))
+		closeEtcd = func() { _ = cli.Close() }
+	} else {
+		srv, err := embedetcd.Start(ctx, embedetcd.Config{
+			Dir:           s.cfg.DataDir,
+			Logger:        s.lg.Named("etcd"),
+			UnsafeNoFsync: s.cfg.EtcdUnsafeNoFsync,
+		})
+		if err != nil {
+			return nil, err
+		}
+		st = storage.NewEtcd(srv.Client(), storage.WithLogger(lg), storage.WithMetrics(m))
+		// The embedded server closes its client first, then itself.
+		closeEtcd = srv.Close
 	}
-	return nil, errdefs.NotImplemented("the etcd store is not wired yet")
+	caches, err := cacher.NewGroup(cacher.GroupConfig{
+		Store:  st,
+		Cacher: cacher.Config{Logger: lg.Named("cacher"), Metrics: m},
+	})
+	if err != nil {
+		closeEtcd()
+		return nil, err
+	}
+	interval := s.cfg.EtcdCompactionInterval
+	return &backend{
+		store: caches,
+		healthy: func(ctx context.Context) error {
+			_, err := st.CurrentRevision(ctx)
+			return err
+		},
+		synced:     caches.Ready,
+		waitSynced: caches.WaitReady,
+		run: func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return caches.Run(ctx) })
+			if interval >= 0 {
+				g.Go(func() error { return st.RunCompactor(ctx, interval, nil) })
+			}
+			return g.Wait()
+		},
+		compact: st.Compact,
+		close:   closeEtcd,
+	}, nil
 }

@@ -49,29 +49,27 @@ func (a *apiService) Watch(req *v1.WatchRequest, stream v1.API_WatchServer) erro
 		return err
 	}
 	opts := registry.ListOptions{Namespace: req.GetNamespace(), Filter: c.sel.filter(), ResourceVersion: rv}
-	var initial []*v1.WatchResponse
+	var initial []storage.Event
 	if rv == 0 {
-		items, rev, err := a.reg.List(ctx, k, opts)
+		// The current state first, then the changes after it.
+		initial, opts.ResourceVersion, err = a.reg.ListEncoded(ctx, k, opts)
 		if err != nil {
 			return err
 		}
-		initial = make([]*v1.WatchResponse, 0, len(items))
-		for _, it := range items {
-			wire, err := encode(k, it)
-			if err != nil {
-				return err
-			}
-			initial = append(initial, &v1.WatchResponse{Type: v1.EventType_EVENT_TYPE_ADDED, Object: wire, ResourceVersion: it.GetMetadata().GetResourceVersion()})
-		}
-		opts.ResourceVersion = rev
 	}
 	w, err := a.reg.Watch(ctx, k, opts)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
-	for _, ev := range initial {
-		if err := stream.Send(ev); err != nil {
+	for i := range initial {
+		ev := &initial[i]
+		resp := &v1.WatchResponse{
+			Type:            v1.EventType_EVENT_TYPE_ADDED,
+			Object:          &anypb.Any{TypeUrl: k.TypeURL, Value: ev.Value},
+			ResourceVersion: strconv.FormatInt(ev.Revision, 10),
+		}
+		if err := stream.Send(resp); err != nil {
 			return err
 		}
 	}
