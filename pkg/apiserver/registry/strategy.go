@@ -7,6 +7,7 @@ import (
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis"
 	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/apis/quantity"
 	"minik8s/pkg/apiserver/authz"
 )
 
@@ -65,7 +66,7 @@ type strategy struct {
 // strategies lists the kinds whose behaviour differs from the generic one.
 func strategies() map[string]strategy {
 	return map[string]strategy{
-		"pods":                       {gracePeriod: podGracePeriod},
+		"pods":                       {prepareForCreate: podCreate, gracePeriod: podGracePeriod},
 		"nodes":                      {keepStatusOnCreate: true},
 		"namespaces":                 {prepareForCreate: namespaceCreate, checkDelete: namespaceDelete},
 		"certificatesigningrequests": {prepareForCreate: csrCreate, prepareForUpdate: csrUpdate},
@@ -154,6 +155,90 @@ func podGracePeriod(obj apis.Object, requested *int64) int64 {
 		return 0
 	}
 	return period
+}
+
+// Pods.
+
+// Taints the node lifecycle controller puts on nodes that stopped
+// reporting, and how long a pod tolerates them by default (Kubernetes'
+// DefaultTolerationSeconds admission).
+const (
+	taintNotReady                              = "node.kubernetes.io/not-ready"
+	taintUnreachable                           = "node.kubernetes.io/unreachable"
+	defaultTolerationSeconds                   = int64(300)
+	effectNoExecute                            = "NoExecute"
+	tolerationOperatorExists                   = "Exists"
+	podPhasePending                            = "Pending"
+	qosGuaranteed, qosBurstable, qosBestEffort = "Guaranteed", "Burstable", "BestEffort"
+)
+
+// podCreate starts a pod's life as Kubernetes does: phase Pending with its
+// QoS class, and the default tolerations of the not-ready and unreachable
+// taints unless the pod has its own.
+func podCreate(obj apis.Object, _ *authz.User) {
+	pod := obj.(*v1.Pod)
+	pod.Status = &v1.PodStatus{Phase: podPhasePending, QosClass: podQOS(pod.GetSpec())}
+	if pod.Spec == nil {
+		return
+	}
+	for _, key := range []string{taintNotReady, taintUnreachable} {
+		if toleratesNoExecute(pod.Spec.Tolerations, key) {
+			continue
+		}
+		secs := defaultTolerationSeconds
+		pod.Spec.Tolerations = append(pod.Spec.Tolerations, &v1.Toleration{
+			Key: key, Operator: tolerationOperatorExists, Effect: effectNoExecute, TolerationSeconds: &secs,
+		})
+	}
+}
+
+func toleratesNoExecute(tols []*v1.Toleration, key string) bool {
+	for _, t := range tols {
+		if (t.GetKey() == key || (t.GetKey() == "" && t.GetOperator() == tolerationOperatorExists)) &&
+			(t.GetEffect() == "" || t.GetEffect() == effectNoExecute) {
+			return true
+		}
+	}
+	return false
+}
+
+// podQOS is Kubernetes' QoS class: Guaranteed when every container limits
+// cpu and memory and requests the same (requests default to limits),
+// BestEffort when nothing is requested or limited, else Burstable.
+func podQOS(spec *v1.PodSpec) string {
+	any, guaranteed := false, true
+	for _, c := range append(append([]*v1.Container(nil), spec.GetInitContainers()...), spec.GetContainers()...) {
+		req, lim := c.GetResources().GetRequests(), c.GetResources().GetLimits()
+		if len(req) > 0 || len(lim) > 0 {
+			any = true
+		}
+		for _, r := range []string{"cpu", "memory"} {
+			l, ok := lim[r]
+			if !ok {
+				guaranteed = false
+				continue
+			}
+			if q, ok := req[r]; ok && !sameQuantity(q, l) {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return qosBestEffort
+	case guaranteed:
+		return qosGuaranteed
+	}
+	return qosBurstable
+}
+
+func sameQuantity(a, b string) bool {
+	qa, errA := quantity.Parse(a)
+	qb, errB := quantity.Parse(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return qa.Cmp(qb) == 0
 }
 
 // Namespaces.
