@@ -423,6 +423,7 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, revision int64, filter 
 	wch := s.cli.Watch(clientv3.WithRequireLeader(wctx), prefix, opts...)
 	// Wait until etcd has registered the watch, so that "from now" means
 	// from the return of this call and setup errors are returned here.
+	var first *clientv3.WatchResponse
 	select {
 	case resp, ok := <-wch:
 		switch {
@@ -437,11 +438,14 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, revision int64, filter 
 			return nil, w.watchError(resp, revision)
 		}
 		s.observe("watch", prefix, w.start)
+		if !resp.Created {
+			first = &resp // not expected from etcd; handled all the same
+		}
 	case <-ctx.Done():
 		cancel()
 		return nil, etcdError(ctx.Err(), "watch", prefix)
 	}
-	go w.run(wctx, wch, revision)
+	go w.run(wctx, wch, revision, first)
 	return w, nil
 }
 
@@ -479,7 +483,7 @@ func (w *etcdWatcher) Stop() {
 	<-w.done
 }
 
-func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision int64) {
+func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision int64, first *clientv3.WatchResponse) {
 	defer close(w.done)
 	defer close(w.result)
 	defer w.cancel()
@@ -496,10 +500,14 @@ func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision 
 			resp clientv3.WatchResponse
 			ok   bool
 		)
-		select {
-		case resp, ok = <-wch:
-		case <-ctx.Done():
-			return
+		if first != nil {
+			resp, ok, first = *first, true, nil
+		} else {
+			select {
+			case resp, ok = <-wch:
+			case <-ctx.Done():
+				return
+			}
 		}
 		if !ok {
 			if ctx.Err() == nil {
