@@ -250,14 +250,14 @@ func (r *Registry) Create(ctx context.Context, k *Kind, obj apis.Object, opts Cr
 	if k.status != nil && !k.strategy.keepStatusOnCreate {
 		obj.ProtoReflect().Clear(k.status)
 	}
-	if k.strategy.prepareForCreate != nil {
-		k.strategy.prepareForCreate(obj, opts.User)
-	}
 	if k.strategy.normalize != nil {
 		k.strategy.normalize(obj)
 	}
 	apis.SetTypeMeta(obj)
 	defaultObject(obj)
+	if k.strategy.prepareForCreate != nil {
+		k.strategy.prepareForCreate(obj, opts.User)
+	}
 	generated := md.Name == "" && md.GenerateName != ""
 	if generated {
 		md.Name = md.GenerateName + nameSuffix()

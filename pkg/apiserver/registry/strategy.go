@@ -48,8 +48,8 @@ type strategy struct {
 	// keepStatusOnCreate keeps a created object's status (a kubelet
 	// registers its Node with status); otherwise create resets it.
 	keepStatusOnCreate bool
-	// prepareForCreate fills kind-specific fields of a new object from the
-	// requester, before defaulting and validation.
+	// prepareForCreate fills kind-specific fields of a new object (status,
+	// the requester), after defaulting and before validation.
 	prepareForCreate func(obj apis.Object, user *authz.User)
 	// prepareForUpdate adjusts an update's new object once the generic
 	// rules (system metadata and status from the stored object) applied.
