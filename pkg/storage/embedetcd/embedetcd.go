@@ -30,9 +30,10 @@ type Config struct {
 	// Name is the member name; "default" when empty.
 	Name string
 	// ClientURL is the URL clients connect to, e.g. "http://127.0.0.1:2379".
-	// Empty: a free port on 127.0.0.1.
+	// Empty: a free port on 127.0.0.1; port 0: a free port.
 	ClientURL string
-	// PeerURL is the member's peer URL. Empty: a free port on 127.0.0.1.
+	// PeerURL is the member's peer URL. Empty: a free port on 127.0.0.1;
+	// port 0: a free port.
 	PeerURL string
 	// Logger receives etcd's own logs at warn level and above; nil: none.
 	Logger *zap.Logger
@@ -108,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return &Server{etcd: e, client: cli, endpoint: endpoint, closing: closing}, nil
 		}
 		lastErr = err
-		if !strings.Contains(err.Error(), "address already in use") || (cfg.ClientURL != "" && cfg.PeerURL != "") {
+		if !strings.Contains(err.Error(), "address already in use") || (fixedPort(cfg.ClientURL) && fixedPort(cfg.PeerURL)) {
 			return nil, err
 		}
 	}
@@ -169,15 +170,24 @@ func startOnce(ctx context.Context, cfg Config) (*embed.Etcd, string, error) {
 	}
 }
 
+// urlOrFree parses s; an empty s, or one with port 0, gets a free port
+// (on 127.0.0.1 when s is empty).
 func urlOrFree(s string) (*url.URL, error) {
-	if s != "" {
-		return url.Parse(s)
+	if s == "" {
+		s = "http://127.0.0.1:0"
 	}
-	port, err := FreePort()
+	u, err := url.Parse(s)
 	if err != nil {
 		return nil, err
 	}
-	return url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	if u.Port() == "0" {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		u.Host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port))
+	}
+	return u, nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -250,4 +260,9 @@ func (c *quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Ch
 		return ce
 	}
 	return c.Core.Check(e, ce)
+}
+
+func fixedPort(s string) bool {
+	u, err := url.Parse(s)
+	return s != "" && err == nil && u.Port() != "0"
 }

@@ -2,6 +2,7 @@ package embedetcd_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,21 @@ func TestStartPutGetCloseTwice(t *testing.T) {
 func TestStartNeedsDir(t *testing.T) {
 	if _, err := embedetcd.Start(context.Background(), embedetcd.Config{}); err == nil {
 		t.Fatal("Start without a data directory succeeded")
+	}
+}
+
+func TestStartOnPortZero(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := embedetcd.Start(ctx, embedetcd.Config{Dir: t.TempDir(), ClientURL: "http://127.0.0.1:0", PeerURL: "http://127.0.0.1:0", UnsafeNoFsync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if strings.HasSuffix(srv.Endpoint(), ":0") {
+		t.Fatalf("endpoint %s still has port 0", srv.Endpoint())
+	}
+	if _, err := srv.Client().Put(ctx, "/k", "v"); err != nil {
+		t.Fatal(err)
 	}
 }
