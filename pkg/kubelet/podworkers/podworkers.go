@@ -182,6 +182,7 @@ func (w *Workers) loop(ctx context.Context, uid string, wk *worker) {
 			}
 			delete(w.workers, uid)
 			w.mu.Unlock()
+			w.lg.Debug("Pod worker done", zap.String("podUID", uid))
 			return
 		default:
 			backoff = 0

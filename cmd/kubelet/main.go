@@ -1,0 +1,197 @@
+// Command kubelet is minik8s' node agent: it registers the node with the
+// apiserver and runs the pods bound to it through Docker (or, with
+// --runtime hollow, a simulated runtime for scale tests).
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"minik8s/pkg/client"
+	"minik8s/pkg/kubelet"
+	"minik8s/pkg/kubelet/nodestatus"
+	"minik8s/pkg/kubelet/runtime"
+	"minik8s/pkg/kubelet/runtime/docker"
+	"minik8s/pkg/kubelet/runtime/hollow"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	kubeconfig, bootstrapKubeconfig string
+	hostnameOverride                string
+	nodeLabels, taints, capacity    string
+	runtime, endpoint               string
+	podNetwork, podNetworkCIDR      string
+	podInfraImage                   string
+	logFormat                       string
+	verbosity                       int
+}
+
+func newCommand() *cobra.Command {
+	var (
+		cfg kubelet.Config
+		o   options
+	)
+	cmd := &cobra.Command{
+		Use:   "kubelet",
+		Short: "The minik8s node agent: runs the pods bound to its node",
+		Long: `The kubelet registers its Node with the apiserver, renews the node's Lease, and runs
+the pods bound to the node (and the static pods of --pod-manifest-path) through the
+Docker Engine API, reporting their status back. It serves /metrics and /healthz on
+--metrics-bind-address and container logs and exec to the apiserver on --port.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := newLogger(o.logFormat, o.verbosity)
+			if err != nil {
+				return err
+			}
+			defer lg.Sync() //nolint:errcheck // stderr may not sync
+			if err := complete(&cfg, &o, lg); err != nil {
+				return err
+			}
+			if cfg.Client != nil {
+				defer cfg.Client.Close()
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer, cfg.Gatherer = reg, reg
+			cfg.Logger = lg
+			k, err := kubelet.New(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return k.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the node's identity (system:node:<name>); empty runs standalone (static pods only)")
+	f.StringVar(&o.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with a bootstrap token, used to obtain --kubeconfig when it does not exist (TLS bootstrap)")
+	f.StringVar(&o.hostnameOverride, "hostname-override", "", "the node's name instead of the host's name")
+	f.StringVar(&o.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2")
+	f.StringVar(&o.taints, "register-with-taints", "", "taints of the Node when it registers, key[=value]:Effect,...")
+	f.StringVar(&cfg.NodeIP, "node-ip", "", "the node's InternalIP (default: the host's first IPv4 address)")
+	f.StringVar(&cfg.PodCIDR, "pod-cidr", "", "the node's pod CIDR until the Node's spec.podCIDR is set")
+	f.StringVar(&cfg.PodManifestPath, "pod-manifest-path", "", "directory of static pod manifests")
+	f.DurationVar(&cfg.FileCheckFrequency, "file-check-frequency", 0, "how often --pod-manifest-path is read again (default 20s)")
+	f.StringVar(&cfg.RootDir, "root-dir", kubelet.DefaultRootDir, "directory of the kubelet's files (emptyDir volumes)")
+	f.StringVar(&o.endpoint, "container-runtime-endpoint", docker.DefaultEndpoint, "the Docker Engine's address")
+	f.StringVar(&o.runtime, "runtime", "docker", "container runtime: docker, or hollow (simulated containers)")
+	f.StringVar(&o.podNetwork, "pod-network", docker.DefaultPodNetwork, "name of the Docker bridge network of the pods")
+	f.StringVar(&o.podNetworkCIDR, "pod-network-cidr", docker.DefaultPodNetworkCIDR, "subnet of the pod network (the cluster's pod network)")
+	f.StringVar(&o.podInfraImage, "pod-infra-container-image", docker.DefaultSandboxImage, "the sandbox (pause) image")
+	f.IntVar(&cfg.MaxPods, "max-pods", kubelet.DefaultMaxPods, "pods capacity of the node")
+	f.StringVar(&o.capacity, "capacity", "", "capacity overriding what the host reports, cpu=8,memory=16Gi,pods=110")
+	f.StringVar(&cfg.MetricsBindAddress, "metrics-bind-address", "127.0.0.1:10248", "host:port of plain-HTTP /metrics and /healthz (empty: off)")
+	f.StringVar(&cfg.Address, "address", "0.0.0.0", "IP address of the logs/exec server")
+	f.IntVar(&cfg.Port, "port", 10250, "port of the logs/exec server (gRPC, mutual TLS); negative: off")
+	f.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA that signs the apiserver's client certificate (required for --port)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serving certificate of --port (self-signed when empty)")
+	f.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
+	f.DurationVar(&cfg.NodeStatusUpdateFrequency, "node-status-update-frequency", nodestatus.DefaultStatusUpdateFrequency, "how often the node's status is posted")
+	f.StringVar(&o.logFormat, "log-format", "console", "log format: json or console")
+	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 info, 3 and more debug")
+	return cmd
+}
+
+// complete turns the flags into cfg.
+func complete(cfg *kubelet.Config, o *options, lg *zap.Logger) error {
+	name := o.hostnameOverride
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w", err)
+		}
+		name = h
+	}
+	cfg.NodeName = strings.ToLower(strings.TrimSpace(name))
+	var err error
+	if cfg.NodeLabels, err = nodestatus.ParseLabels(o.nodeLabels); err != nil {
+		return fmt.Errorf("--node-labels: %w", err)
+	}
+	if cfg.Taints, err = nodestatus.ParseTaints(o.taints); err != nil {
+		return fmt.Errorf("--register-with-taints: %w", err)
+	}
+	if o.capacity != "" {
+		c, err := nodestatus.ParseLabels(o.capacity)
+		if err != nil {
+			return fmt.Errorf("--capacity: %w", err)
+		}
+		cfg.Capacity = c
+	}
+	cfg.BootstrapKubeconfig = o.bootstrapKubeconfig
+	if o.kubeconfig != "" {
+		if _, err := os.Stat(o.kubeconfig); os.IsNotExist(err) && o.bootstrapKubeconfig != "" {
+			return fmt.Errorf("--kubeconfig %s does not exist and the TLS bootstrap from --bootstrap-kubeconfig is not supported yet", o.kubeconfig)
+		}
+		ccfg, err := client.ConfigFromKubeconfig(o.kubeconfig)
+		if err != nil {
+			return err
+		}
+		ccfg.UserAgent = "kubelet/" + kubelet.Version
+		ccfg.Logger = lg
+		if cfg.Client, err = client.New(ccfg); err != nil {
+			return err
+		}
+	}
+	var rt runtime.Runtime
+	switch o.runtime {
+	case "docker":
+		rt, err = docker.New(docker.Config{
+			Endpoint:       o.endpoint,
+			NodeName:       cfg.NodeName,
+			PodNetwork:     o.podNetwork,
+			PodNetworkCIDR: o.podNetworkCIDR,
+			SandboxImage:   o.podInfraImage,
+			Logger:         lg,
+		})
+	case "hollow":
+		rt, err = hollow.New(hollow.Config{NodeName: cfg.NodeName, PodNetworkCIDR: o.podNetworkCIDR})
+	default:
+		return fmt.Errorf("--runtime %q: must be docker or hollow", o.runtime)
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Runtime = rt
+	return nil
+}
+
+// newLogger builds the process logger from the logging flags.
+func newLogger(format string, v int) (*zap.Logger, error) {
+	level := zapcore.InfoLevel
+	if v >= 3 {
+		level = zapcore.DebugLevel
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console", "text":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
+}
