@@ -46,7 +46,11 @@ func TestCreateGet(t *testing.T) {
 func TestCreateRefusals(t *testing.T) {
 	e := startEnv(t)
 	c := e.admin()
-	big := &v1.ConfigMap{Metadata: &v1.ObjectMeta{Name: "big"}, Data: map[string]string{"x": strings.Repeat("x", 1600<<10)}}
+	big := newPod("default", "big")
+	big.Spec.Containers[0].Env = []*v1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 1600<<10)}}
+	noImage := newPod("default", "web")
+	noImage.Spec.Containers[0].Image = ""
+	badName := newPod("default", "Web")
 	tests := []struct {
 		name     string
 		resource string
@@ -59,7 +63,9 @@ func TestCreateRefusals(t *testing.T) {
 		{"unknown resource", "widgets", newPod("default", "web"), codes.NotFound, `"widgets"`},
 		{"name not a path segment", "pods", newPod("default", "a/b"), codes.InvalidArgument, "metadata.name"},
 		{"no name", "configmaps", &v1.ConfigMap{Metadata: &v1.ObjectMeta{}}, codes.InvalidArgument, "metadata.name"},
-		{"over 1.5 MiB", "configmaps", big, codes.ResourceExhausted, "limit"},
+		{"over 1.5 MiB", "pods", big, codes.ResourceExhausted, "limit"},
+		{"validation names the field", "pods", noImage, codes.InvalidArgument, `Pod "web" is invalid: spec.containers[0].image: Required value`},
+		{"invalid name", "pods", badName, codes.InvalidArgument, `metadata.name: Invalid value: "Web"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
