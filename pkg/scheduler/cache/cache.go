@@ -220,12 +220,13 @@ func (c *Cache) RemovePod(key string) bool {
 	return true
 }
 
-// IsAssumedPod reports whether pod key is assumed and not yet confirmed.
-func (c *Cache) IsAssumedPod(key string) bool {
+// IsAssumedPod reports whether pod key with uid is assumed and not yet
+// confirmed.
+func (c *Cache) IsAssumedPod(key, uid string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ps, ok := c.pods[key]
-	return ok && ps.assumed
+	return ok && ps.assumed && ps.pod.UID() == uid
 }
 
 // PodNode returns the node pod key counts on and whether it is assumed.

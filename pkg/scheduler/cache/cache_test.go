@@ -61,13 +61,13 @@ func TestAssumeConfirmForget(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRequested(t, c, map[string]int64{"n1": 1000, "n2": 500})
-	if !c.IsAssumedPod("default/a") {
+	if !c.IsAssumedPod("default/a", "ua") {
 		t.Fatal("a is not assumed")
 	}
 
 	// The informer confirms a; b's bind fails and is forgotten.
 	c.AddPod(pod("a", "ua", "n1", "1"))
-	if c.IsAssumedPod("default/a") {
+	if c.IsAssumedPod("default/a", "ua") {
 		t.Fatal("a is still assumed after AddPod")
 	}
 	c.ForgetPod("default/b", "ub")

@@ -74,6 +74,13 @@ type QueuedPodInfo struct {
 	created time.Time
 }
 
+// flight is a popped pod: the caller owns qp (the queue does not touch
+// it) until Done or Requeue; updates meanwhile are kept in latest.
+type flight struct {
+	qp     *QueuedPodInfo
+	latest *framework.PodInfo
+}
+
 // Config tunes a queue. Zero values mean the defaults.
 type Config struct {
 	Clock              clock.WithTicker
@@ -94,7 +101,7 @@ type PriorityQueue struct {
 	active        *podHeap
 	backoff       *podHeap
 	unschedulable map[string]*QueuedPodInfo
-	inFlight      map[string]*QueuedPodInfo
+	inFlight      map[string]*flight
 	// schedulingCycle counts Pops; moveRequestCycle is the cycle of the
 	// last move event.
 	schedulingCycle  int64
@@ -122,7 +129,7 @@ func New(cfg Config) *PriorityQueue {
 		maxBackoff:         cfg.MaxBackoff,
 		maxInUnschedulable: cfg.MaxInUnschedulable,
 		unschedulable:      map[string]*QueuedPodInfo{},
-		inFlight:           map[string]*QueuedPodInfo{},
+		inFlight:           map[string]*flight{},
 		moveRequestCycle:   -1,
 	}
 	q.cond = sync.NewCond(&q.mu)
@@ -200,8 +207,8 @@ func (q *PriorityQueue) update(pod *v1.Pod, isAdd bool) {
 	}
 	now := q.clock.Now()
 	key := pi.Key
-	if p, ok := q.inFlight[key]; ok {
-		p.PodInfo = pi
+	if f, ok := q.inFlight[key]; ok {
+		f.latest = pi
 		return
 	}
 	if p, ok := q.active.Get(key); ok {
@@ -278,7 +285,7 @@ func (q *PriorityQueue) Pop() (*QueuedPodInfo, bool) {
 	p := q.active.Pop()
 	p.Attempts++
 	q.schedulingCycle++
-	q.inFlight[p.Key] = p
+	q.inFlight[p.Key] = &flight{qp: p}
 	return p, true
 }
 
@@ -290,26 +297,42 @@ func (q *PriorityQueue) SchedulingCycle() int64 {
 	return q.schedulingCycle
 }
 
-// Done ends the flight of a pod that was assumed onto a node.
-func (q *PriorityQueue) Done(key string) {
+// Done ends the flight of pod key with uid (it was bound, or dropped). When
+// the in-flight pod was meanwhile replaced by a new pod of the same name
+// (another uid), the new pod is queued as active instead.
+func (q *PriorityQueue) Done(key, uid string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	f, ok := q.inFlight[key]
+	if !ok {
+		return
+	}
 	delete(q.inFlight, key)
+	if f.latest != nil && f.latest.UID() != uid && !q.closed {
+		now := q.clock.Now()
+		q.active.AddOrUpdate(&QueuedPodInfo{PodInfo: f.latest, Timestamp: now, FirstSeen: now, created: creationTime(f.latest.Pod)})
+		q.cond.Broadcast()
+	}
 }
 
 // Requeue puts a pod that failed back: to backoff after an error, or when
 // a move event came while it was in flight (cycle is the scheduling cycle
 // it was popped in); to unschedulable otherwise. It keeps the latest update
 // of the pod, and does nothing when the pod was deleted meanwhile or is not
-// in flight.
+// in flight. The caller must not touch the QueuedPodInfo afterwards.
 func (q *PriorityQueue) Requeue(key string, unschedulable bool, cycle int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	p, ok := q.inFlight[key]
+	f, ok := q.inFlight[key]
 	if !ok || q.closed {
 		return
 	}
 	delete(q.inFlight, key)
+	p := f.qp
+	if f.latest != nil {
+		p.PodInfo = f.latest
+		p.created = creationTime(f.latest.Pod)
+	}
 	p.Timestamp = q.clock.Now()
 	if !unschedulable || q.moveRequestCycle >= cycle {
 		q.backoff.AddOrUpdate(p)

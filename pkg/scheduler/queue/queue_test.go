@@ -122,7 +122,7 @@ func pop(names ...string) func(*harness) {
 }
 func failUnschedulable(name string) func(*harness) { return func(h *harness) { h.fail(name, true) } }
 func failError(name string) func(*harness)         { return func(h *harness) { h.fail(name, false) } }
-func done(name string) func(*harness)              { return func(h *harness) { h.q.Done("ns/" + name) } }
+func done(name string) func(*harness)              { return func(h *harness) { h.q.Done("ns/"+name, "uid-"+name) } }
 func advance(d time.Duration) func(*harness) {
 	return func(h *harness) { h.clock.Step(d); h.q.FlushBackoffCompleted() }
 }
@@ -234,6 +234,19 @@ func TestUpdates(t *testing.T) {
 		// A higher priority reorders the active queue.
 		{add(pod("b", 0, 0)), "active=[b a] backoff=[] unsched=[] flight=[]"},
 		{update(pod("a", 5, 1)), "active=[a b] backoff=[] unsched=[] flight=[]"},
+	})
+}
+
+func TestDoneRequeuesAPodRecreatedInFlight(t *testing.T) {
+	recreated := pod("a", 0, 1)
+	recreated.Metadata.Uid = "uid-a-2"
+	run(t, []step{
+		{add(pod("a", 0, 1)), "active=[a] backoff=[] unsched=[] flight=[]"},
+		{pop("a"), "active=[] backoff=[] unsched=[] flight=[a]"},
+		// The informer replaced the pod by a new one of the same name
+		// while the old one was in flight; the old one's bind failed.
+		{update(recreated), "active=[] backoff=[] unsched=[] flight=[a]"},
+		{done("a"), "active=[a] backoff=[] unsched=[] flight=[]"},
 	})
 }
 
