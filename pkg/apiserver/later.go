@@ -8,13 +8,9 @@ import (
 	"minik8s/pkg/apiserver/registry"
 )
 
-// The verbs that belong to later work: CSR approval and signing, and the
-// logs and exec proxies to the kubelets. They are authorized like every
-// other call and answer Unimplemented until they are built.
-
-func (a *apiService) UpdateApproval(ctx context.Context, req *v1.UpdateApprovalRequest) (*v1.UpdateApprovalResponse, error) {
-	return nil, errdefs.NotImplemented("certificatesigningrequests/approval: approving and signing certificate requests is not implemented yet")
-}
+// The verbs that belong to later work: the logs and exec proxies to the
+// kubelets (CSR approval and signing are in csr.go). They are authorized
+// like every other call and answer Unimplemented until they are built.
 
 func (a *apiService) PodLogs(req *v1.PodLogsRequest, stream v1.API_PodLogsServer) error {
 	return errdefs.NotImplemented("pods/log: the log proxy to the kubelet is not implemented yet")

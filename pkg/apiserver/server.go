@@ -102,6 +102,20 @@ type Config struct {
 	// TokenAuthenticator, when set, admits bearer tokens (bootstrap
 	// tokens); nil refuses them.
 	TokenAuthenticator TokenAuthenticator
+	// EnableBootstrapTokenAuth admits the bootstrap tokens stored as
+	// Secrets in kube-system (--enable-bootstrap-token-auth), removes them
+	// when they expire and signs cluster-info with them.
+	EnableBootstrapTokenAuth bool
+	// BootstrapTokenSyncPeriod: how often expired tokens are removed and
+	// cluster-info is signed again; 0 means DefaultBootstrapTokenSyncPeriod.
+	BootstrapTokenSyncPeriod time.Duration
+	// ClusterSigningCertFile and ClusterSigningKeyFile sign approved
+	// certificate signing requests; empty means the client CA and the key
+	// next to it. ClusterSigningDuration is the longest validity of a
+	// signed certificate; 0 means DefaultClusterSigningDuration.
+	ClusterSigningCertFile string
+	ClusterSigningKeyFile  string
+	ClusterSigningDuration time.Duration
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// Registerer receives the apiserver's metrics, Gatherer serves
@@ -131,6 +145,7 @@ type Server struct {
 	api        *apiService
 	discovery  *discoveryService
 	probes     *probes
+	csr        *csrSigner
 
 	started     atomic.Bool
 	ready       chan struct{}
@@ -159,6 +174,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("register apiserver metrics: %w", err)
 	}
 	s.metrics = m
+	if err := s.setupBootstrap(); err != nil {
+		return nil, err
+	}
 
 	caPool, err := pki.CertPoolFromFile(cfg.ClientCAFile)
 	if err != nil {
@@ -332,6 +350,7 @@ func (s *Server) Run(ctx context.Context) error {
 	backCtx, stopBack := context.WithCancel(backCtx)
 	back.Go(func() error { return reg.Run(backCtx) })
 	back.Go(func() error { return be.run(backCtx) })
+	back.Go(func() error { return s.runBootstrap(backCtx, reg) })
 	stopAll := func() error {
 		stopBack()
 		berr := back.Wait()
