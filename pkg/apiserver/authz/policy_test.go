@@ -170,6 +170,16 @@ func TestAuthorize(t *testing.T) {
 		{"bootstrapper get node", Attributes{User: bootstrap, Verb: VerbGet, Resource: "nodes", Name: "a"}, Deny},
 		{"bootstrapper create node", Attributes{User: bootstrap, Verb: VerbCreate, Resource: "nodes"}, Deny},
 		{"bootstrapper list pods", Attributes{User: bootstrap, Verb: VerbList, Resource: "pods", Fields: fieldSet{"spec.nodeName": "a"}}, Deny},
+		{"bootstrapper update csr", Attributes{User: bootstrap, Verb: VerbUpdate, Resource: "certificatesigningrequests", Name: "csr-1"}, Deny},
+		{"bootstrapper write csr status", Attributes{User: bootstrap, Verb: VerbUpdate, Resource: "certificatesigningrequests", Subresource: SubStatus, Name: "csr-1"}, Deny},
+		{"bootstrapper delete csr", Attributes{User: bootstrap, Verb: VerbDelete, Resource: "certificatesigningrequests", Name: "csr-1"}, Deny},
+		{"bootstrapper get token secret", Attributes{User: bootstrap, Verb: VerbGet, Resource: "secrets", Namespace: "kube-system", Name: "bootstrap-token-abcdef"}, Deny},
+		{"bootstrapper get cluster-info", Attributes{User: bootstrap, Verb: VerbGet, Resource: "configmaps", Namespace: "kube-public", Name: "cluster-info"}, Deny},
+		{"bootstrapper create lease", Attributes{User: bootstrap, Verb: VerbCreate, Resource: "leases", Namespace: "kube-node-lease"}, Deny},
+		{"bootstrapper with a node name is no node", Attributes{User: &User{Name: "system:node:a", Groups: []string{GroupBootstrappers}}, Verb: VerbGet, Resource: "nodes", Name: "a"}, Deny},
+		{"node write csr status", Attributes{User: nodeA, Verb: VerbUpdate, Resource: "certificatesigningrequests", Subresource: SubStatus, Name: "csr-1"}, Deny},
+		{"node delete csr", Attributes{User: nodeA, Verb: VerbDelete, Resource: "certificatesigningrequests", Name: "csr-1"}, Deny},
+		{"controller manager denies csr", Attributes{User: kcm, Verb: VerbUpdate, Resource: "certificatesigningrequests", Subresource: SubApproval, Name: "csr-1"}, Allow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
