@@ -1,0 +1,87 @@
+// Command controller-manager runs minik8s' controllers: node IPAM, node
+// lifecycle (with taint-based eviction), ReplicaSet, Deployment and the
+// garbage collector, as one leader-elected process.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"minik8s/pkg/controller/manager"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	opts := manager.NewOptions()
+	cmd := &cobra.Command{
+		Use:   "controller-manager",
+		Short: "The minik8s controller-manager: node lifecycle, ReplicaSets, Deployments, garbage collection, pod CIDRs",
+		Long: `The minik8s controller-manager runs the control loops that bring the cluster to the
+state its objects describe: the node IPAM, node lifecycle (taint-based eviction),
+ReplicaSet, Deployment and garbage collector controllers. With --leader-elect (the
+default) only the holder of the kube-system/kube-controller-manager Lease runs them.
+Metrics and /healthz are served over plain HTTP on --metrics-bind-address.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lg, err := newLogger(opts.LogFormat, opts.Verbosity)
+			if err != nil {
+				return err
+			}
+			defer lg.Sync() //nolint:errcheck // stderr may not sync
+			cfg, err := opts.Config()
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer, cfg.Gatherer = reg, reg
+			cfg.Logger = lg.Named("controller-manager")
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			m, err := manager.New(cfg)
+			if err != nil {
+				return err
+			}
+			return m.Run(ctx)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// newLogger builds the process logger from the logging flags.
+func newLogger(format string, v int) (*zap.Logger, error) {
+	level := zapcore.InfoLevel
+	if v >= 3 {
+		level = zapcore.DebugLevel
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console", "text":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
+}
