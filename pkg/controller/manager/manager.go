@@ -459,6 +459,6 @@ func (g gcClient) Delete(ctx context.Context, res *apis.Resource, ns, name strin
 }
 
 var (
-	_ garbagecollector.Client = gcClient{}
+	_ garbagecollector.Client      = gcClient{}
 	_ controller.Informer[*v1.Pod] = (*informer.Informer[*v1.Pod])(nil)
 )
