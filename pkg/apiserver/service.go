@@ -56,6 +56,7 @@ func encode(k *registry.Kind, obj apis.Object) (*anypb.Any, error) {
 	return &anypb.Any{TypeUrl: k.TypeURL, Value: b}, nil
 }
 
+// Create admits and stores a new object (registry.Create).
 func (a *apiService) Create(ctx context.Context, req *v1.CreateRequest) (*v1.CreateResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -77,6 +78,7 @@ func (a *apiService) Create(ctx context.Context, req *v1.CreateRequest) (*v1.Cre
 	return &v1.CreateResponse{Object: wire}, nil
 }
 
+// Get reads one object.
 func (a *apiService) Get(ctx context.Context, req *v1.GetRequest) (*v1.GetResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -104,6 +106,8 @@ func (a *apiService) Get(ctx context.Context, req *v1.GetRequest) (*v1.GetRespon
 	return &v1.GetResponse{Object: wire}, nil
 }
 
+// List returns the matching objects from the watch cache with the
+// version to watch from.
 func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -138,6 +142,7 @@ func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRes
 	return resp, nil
 }
 
+// Update replaces spec and user metadata; status is kept.
 func (a *apiService) Update(ctx context.Context, req *v1.UpdateRequest) (*v1.UpdateResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -159,6 +164,7 @@ func (a *apiService) Update(ctx context.Context, req *v1.UpdateRequest) (*v1.Upd
 	return &v1.UpdateResponse{Object: wire}, nil
 }
 
+// UpdateStatus replaces status; spec and metadata are kept.
 func (a *apiService) UpdateStatus(ctx context.Context, req *v1.UpdateStatusRequest) (*v1.UpdateStatusResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -180,6 +186,7 @@ func (a *apiService) UpdateStatus(ctx context.Context, req *v1.UpdateStatusReque
 	return &v1.UpdateStatusResponse{Object: wire}, nil
 }
 
+// Delete removes an object or starts its graceful deletion.
 func (a *apiService) Delete(ctx context.Context, req *v1.DeleteRequest) (*v1.DeleteResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -203,6 +210,7 @@ func (a *apiService) Delete(ctx context.Context, req *v1.DeleteRequest) (*v1.Del
 	return &v1.DeleteResponse{Object: wire, Finished: finished}, nil
 }
 
+// Bind assigns a pod to a node, once.
 func (a *apiService) Bind(ctx context.Context, req *v1.BindRequest) (*v1.BindResponse, error) {
 	c := callFrom(ctx)
 	if req.GetBinding() == nil {

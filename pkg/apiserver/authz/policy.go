@@ -71,6 +71,7 @@ const (
 	NeedObject
 )
 
+// String names the decision.
 func (d Decision) String() string {
 	switch d {
 	case Allow:
