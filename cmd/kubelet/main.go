@@ -4,9 +4,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -15,9 +17,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
 
 	"minik8s/pkg/client"
 	"minik8s/pkg/kubelet"
+	"minik8s/pkg/kubelet/certificate"
 	"minik8s/pkg/kubelet/nodestatus"
 	"minik8s/pkg/kubelet/runtime"
 	"minik8s/pkg/kubelet/runtime/docker"
@@ -33,6 +37,7 @@ func main() {
 
 type options struct {
 	kubeconfig, bootstrapKubeconfig string
+	rotateCertificates              bool
 	hostnameOverride                string
 	nodeLabels, taints, capacity    string
 	runtime, endpoint               string
@@ -63,7 +68,9 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 				return err
 			}
 			defer lg.Sync() //nolint:errcheck // stderr may not sync
-			if err := complete(&cfg, &o, lg); err != nil {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			if err := complete(ctx, &cfg, &o, lg); err != nil {
 				return err
 			}
 			if cfg.Client != nil {
@@ -73,18 +80,27 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer, cfg.Gatherer = reg, reg
 			cfg.Logger = lg
+			rotation, err := clientCertificateManager(&cfg, &o, reg, lg)
+			if err != nil {
+				return err
+			}
 			k, err := kubelet.New(cfg)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			return k.Run(ctx)
+			if rotation == nil {
+				return k.Run(ctx)
+			}
+			g, ctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return rotation.Run(ctx) })
+			g.Go(func() error { return k.Run(ctx) })
+			return g.Wait()
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the node's identity (system:node:<name>); empty runs standalone (static pods only)")
 	f.StringVar(&o.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with a bootstrap token, used to obtain --kubeconfig when it does not exist (TLS bootstrap)")
+	f.BoolVar(&o.rotateCertificates, "rotate-certificates", true, "renew the client certificate kept in <root-dir>/pki before it expires")
 	f.StringVar(&o.hostnameOverride, "hostname-override", "", "the node's name instead of the host's name")
 	f.StringVar(&o.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2")
 	f.StringVar(&o.taints, "register-with-taints", "", "taints of the Node when it registers, key[=value]:Effect,...")
@@ -113,7 +129,7 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 }
 
 // complete turns the flags into cfg.
-func complete(cfg *kubelet.Config, o *options, lg *zap.Logger) error {
+func complete(ctx context.Context, cfg *kubelet.Config, o *options, lg *zap.Logger) error {
 	name := o.hostnameOverride
 	if name == "" {
 		h, err := os.Hostname()
@@ -139,8 +155,13 @@ func complete(cfg *kubelet.Config, o *options, lg *zap.Logger) error {
 	}
 	cfg.BootstrapKubeconfig = o.bootstrapKubeconfig
 	if o.kubeconfig != "" {
-		if _, err := os.Stat(o.kubeconfig); os.IsNotExist(err) && o.bootstrapKubeconfig != "" {
-			return fmt.Errorf("--kubeconfig %s does not exist and the TLS bootstrap from --bootstrap-kubeconfig is not supported yet", o.kubeconfig)
+		if o.bootstrapKubeconfig != "" {
+			if err := certificate.LoadOrBootstrap(ctx, certificate.BootstrapConfig{
+				NodeName: cfg.NodeName, KubeconfigPath: o.kubeconfig, BootstrapKubeconfigPath: o.bootstrapKubeconfig,
+				CertDir: filepath.Join(cfg.RootDir, "pki"), Logger: lg,
+			}); err != nil {
+				return err
+			}
 		}
 		ccfg, err := client.ConfigFromKubeconfig(o.kubeconfig)
 		if err != nil {
@@ -173,6 +194,19 @@ func complete(cfg *kubelet.Config, o *options, lg *zap.Logger) error {
 	}
 	cfg.Runtime = rt
 	return nil
+}
+
+// clientCertificateManager renews the client certificate when
+// --kubeconfig takes it from <root-dir>/pki (after a TLS bootstrap); nil
+// otherwise.
+func clientCertificateManager(cfg *kubelet.Config, o *options, reg prometheus.Registerer, lg *zap.Logger) (*certificate.Manager, error) {
+	certDir := filepath.Join(cfg.RootDir, "pki")
+	if cfg.Client == nil || !o.rotateCertificates || !certificate.UsesStore(o.kubeconfig, certDir) {
+		return nil, nil
+	}
+	return certificate.NewManager(certificate.ManagerConfig{
+		NodeName: cfg.NodeName, CertDir: certDir, CSRs: cfg.Client.CSRs(), Registerer: reg, Logger: lg,
+	})
 }
 
 // newLogger builds the process logger from the logging flags.
