@@ -48,6 +48,8 @@ func TestCreateRefusals(t *testing.T) {
 	c := e.admin()
 	big := newPod("default", "big")
 	big.Spec.Containers[0].Env = []*v1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 1600<<10)}}
+	huge := newPod("default", "huge")
+	huge.Spec.Containers[0].Env = []*v1.EnvVar{{Name: "HUGE", Value: strings.Repeat("x", 3500<<10)}}
 	noImage := newPod("default", "web")
 	noImage.Spec.Containers[0].Image = ""
 	badName := newPod("default", "Web")
@@ -64,6 +66,7 @@ func TestCreateRefusals(t *testing.T) {
 		{"name not a path segment", "pods", newPod("default", "a/b"), codes.InvalidArgument, "metadata.name"},
 		{"no name", "configmaps", &v1.ConfigMap{Metadata: &v1.ObjectMeta{}}, codes.InvalidArgument, "metadata.name"},
 		{"over 1.5 MiB", "pods", big, codes.ResourceExhausted, "limit"},
+		{"over the 3 MiB message limit", "pods", huge, codes.ResourceExhausted, ""},
 		{"validation names the field", "pods", noImage, codes.InvalidArgument, `Pod "web" is invalid: spec.containers[0].image: Required value`},
 		{"invalid name", "pods", badName, codes.InvalidArgument, `metadata.name: Invalid value: "Web"`},
 	}
