@@ -5,6 +5,11 @@
 #
 #   deploy/images/build.sh            build minik8s/pause:3.10 and minik8s/testapp:v1
 #   deploy/images/build.sh testapp    build only the test application
+#   deploy/images/build.sh etcd apiserver scheduler controller-manager kubelet minictl
+#                                     the images of the compose cluster (docker-compose.yaml)
+#
+# An image folder holding a `binaries` file (one Go package per line) gets
+# those binaries, built in one `go build`, instead of its own main package.
 #
 # Environment: GO (default go), DOCKER (default docker).
 set -euo pipefail
@@ -17,6 +22,12 @@ DOCKER="${DOCKER:-docker}"
 declare -A tags=(
 	[pause]="minik8s/pause:3.10"
 	[testapp]="minik8s/testapp:v1"
+	[etcd]="minik8s/etcd:dev"
+	[apiserver]="minik8s/apiserver:dev"
+	[scheduler]="minik8s/scheduler:dev"
+	[controller-manager]="minik8s/controller-manager:dev"
+	[kubelet]="minik8s/kubelet:dev"
+	[minictl]="minik8s/minictl:dev"
 )
 
 images=("$@")
@@ -41,8 +52,14 @@ for name in "${images[@]}"; do
 	fi
 	ctx="$work/$name"
 	mkdir -p "$ctx"
-	(cd "$root" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
-		-o "$ctx/$name" "./deploy/images/$name")
+	if [ -f "$here/$name/binaries" ]; then
+		mapfile -t pkgs < <(grep -v '^[[:space:]]*\(#\|$\)' "$here/$name/binaries")
+		(cd "$root" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
+			-o "$ctx/" "${pkgs[@]}")
+	else
+		(cd "$root" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags='-s -w' \
+			-o "$ctx/$name" "./deploy/images/$name")
+	fi
 	cp "$here/$name/Dockerfile" "$ctx/Dockerfile"
 	if ! out="$("$DOCKER" build --quiet --tag "$tag" "$ctx" 2>&1)"; then
 		echo "$out" >&2

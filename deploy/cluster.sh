@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The local cluster of docker-compose.yaml: what `make up` and `make down` run.
+#
+#   deploy/cluster.sh up       start the cluster (images must be built), wait
+#                              until both nodes are Ready; harmless when it runs
+#   deploy/cluster.sh down     remove the cluster, every container its kubelets
+#                              started, its networks, volumes and .minik8s/
+#   deploy/cluster.sh compose ARGS...
+#                              run compose on the cluster's project (logs, ps, ...)
+#
+# Works with `docker compose` (v2) and Debian's `docker-compose` (v1.29);
+# COMPOSE overrides the choice (e.g. COMPOSE=docker-compose).
+# Environment: UP_TIMEOUT (seconds to wait for Ready nodes, default 240).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# docker-compose.yaml mounts ${PWD}/.minik8s/nodes/<node> at the same path.
+export PWD="$root"
+export MINIK8S_OWNER="${MINIK8S_OWNER:-$(id -u):$(id -g)}"
+project=minik8s
+nodes=(node-1 node-2)
+kubeconfig="$root/.minik8s/admin.conf"
+minictl="$root/bin/minictl"
+
+if [ -z "${COMPOSE:-}" ]; then
+	if docker compose version >/dev/null 2>&1; then
+		COMPOSE="docker compose"
+	elif command -v docker-compose >/dev/null 2>&1; then
+		COMPOSE="docker-compose"
+	else
+		echo "neither 'docker compose' nor 'docker-compose' is installed" >&2
+		exit 1
+	fi
+fi
+
+compose() {
+	# shellcheck disable=SC2086 # COMPOSE is "docker compose" or "docker-compose"
+	$COMPOSE -p "$project" -f "$root/docker-compose.yaml" "$@"
+}
+
+# nodes_ready prints nothing and succeeds when every node is Ready.
+nodes_ready() {
+	local out
+	out="$("$minictl" --kubeconfig "$kubeconfig" --request-timeout 5s get nodes 2>/dev/null)" || return 1
+	for n in "${nodes[@]}"; do
+		awk -v n="$n" '$1 == n && $2 == "Ready" { found = 1 } END { exit !found }' <<<"$out" || return 1
+	done
+}
+
+# A pod network left by kubelets run outside compose (tests, `make run`)
+# would clash with the one compose creates: remove it when nothing uses it.
+clear_foreign_pod_network() {
+	local label
+	label="$(docker network inspect minik8s-pods --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null)" || return 0
+	[ "$label" = "$project" ] && return 0
+	if [ -n "$(docker network inspect minik8s-pods --format '{{range .Containers}}{{.Name}} {{end}}')" ]; then
+		echo "the Docker network minik8s-pods exists, is not the cluster's and has containers attached:" >&2
+		docker network inspect minik8s-pods --format '{{range .Containers}}  {{.Name}}{{"\n"}}{{end}}' >&2
+		echo "remove them (docker rm -f ...) and run 'make up' again" >&2
+		exit 1
+	fi
+	docker network rm minik8s-pods >/dev/null
+}
+
+up() {
+	[ -x "$minictl" ] || { echo "$minictl is missing: run 'make build'" >&2; exit 1; }
+	# Created by the user, so that Docker does not create it as root.
+	mkdir -p "$root/.minik8s"
+	clear_foreign_pod_network
+	if ! compose up -d; then
+		echo "compose up failed; the init service said:" >&2
+		compose logs --tail 40 init >&2 || true
+		exit 1
+	fi
+	local timeout="${UP_TIMEOUT:-240}" start=$SECONDS
+	echo "Waiting for ${nodes[*]} to be Ready (up to ${timeout}s) ..."
+	until nodes_ready; do
+		if (( SECONDS - start > timeout )); then
+			echo "the nodes are not Ready after ${timeout}s:" >&2
+			"$minictl" --kubeconfig "$kubeconfig" get nodes >&2 || true
+			compose ps >&2 || true
+			for n in "${nodes[@]}"; do compose logs --tail 30 "$n" >&2 || true; done
+			exit 1
+		fi
+		sleep 1
+	done
+	"$minictl" --kubeconfig "$kubeconfig" get nodes -o wide
+	cat <<MSG
+
+The minik8s cluster is up (nodes ${nodes[*]}). Point minictl at it:
+
+  export MINIK8S_CONFIG=$kubeconfig
+  bin/minictl get nodes
+  bin/minictl create -f deploy/examples/web-deployment.yaml
+
+Metrics on 127.0.0.1: 6080 apiserver, 10259 scheduler, 10257 controller-manager,
+10248 node-1, 10249 node-2. Remove everything with 'make down'.
+MSG
+}
+
+down() {
+	# The kubelets first, so that they do not restart what is removed next.
+	compose stop --timeout 10 "${nodes[@]}" >/dev/null 2>&1 || true
+	local n ids
+	for n in "${nodes[@]}"; do
+		ids="$(docker ps -aq --filter "label=minik8s.io/node=$n")"
+		if [ -n "$ids" ]; then
+			# shellcheck disable=SC2086 # one ID per word
+			docker rm -f -v $ids >/dev/null
+		fi
+	done
+	compose --profile monitoring down -v --remove-orphans --timeout 10
+	if docker network inspect minik8s-pods >/dev/null 2>&1 &&
+		[ -z "$(docker network inspect minik8s-pods --format '{{range .Containers}}{{.Name}}{{end}}')" ]; then
+		docker network rm minik8s-pods >/dev/null
+	fi
+	if [ -e "$root/.minik8s" ] && ! rm -rf "$root/.minik8s" 2>/dev/null; then
+		# Pods wrote into emptyDir folders as root: remove them as root.
+		docker run --rm --network none -v "$root:/repo" --entrypoint /cluster-init \
+			minik8s/minictl:dev clean /repo/.minik8s
+	fi
+	echo "The minik8s cluster is removed."
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+compose)
+	shift
+	compose "$@"
+	;;
+*)
+	echo "usage: $0 up|down|compose ARGS..." >&2
+	exit 2
+	;;
+esac
