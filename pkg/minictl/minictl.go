@@ -59,6 +59,7 @@ func verbs() []verb {
 		{groupBasic, newCreateCommand},
 		{groupIntermed, newGetCommand},
 		{groupIntermed, newDeleteCommand},
+		{groupDeploy, newRolloutCommand}, {groupDeploy, newScaleCommand},
 		{groupTrouble, newDescribeCommand},
 		{groupAdvanced, newApplyCommand},
 		{groupBootstrap, newInitCommand},
