@@ -73,3 +73,22 @@ run: build ## start a local control plane (apiserver on embedded etcd) in .minik
 
 clean:
 	rm -rf $(BIN)
+
+# ---------------------------------------------------------------------------
+# The local cluster: docker-compose.yaml, deploy/ (images, examples, Prometheus)
+# ---------------------------------------------------------------------------
+CLUSTER_IMAGES := pause testapp etcd apiserver scheduler controller-manager kubelet minictl
+
+.PHONY: up down cluster-images e2e-compose
+
+cluster-images: build ## build every image of the compose cluster locally (no registry)
+	deploy/images/build.sh $(CLUSTER_IMAGES)
+
+up: cluster-images ## start the local cluster (docker compose), wait until both nodes are Ready
+	deploy/cluster.sh up
+
+down: ## remove the local cluster, every container its kubelets started, its networks, volumes and .minik8s/
+	deploy/cluster.sh down
+
+e2e-compose: build ## the compose cluster's end-to-end tests alone (make up ... make down)
+	MINIK8S_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m -run 'TestCompose' -v ./test/e2e/

@@ -115,11 +115,17 @@ down() {
 		[ -z "$(docker network inspect minik8s-pods --format '{{range .Containers}}{{.Name}}{{end}}')" ]; then
 		docker network rm minik8s-pods >/dev/null
 	fi
-	if [ -e "$root/.minik8s" ] && ! rm -rf "$root/.minik8s" 2>/dev/null; then
+	# What init wrote (.minik8s/local of `make run` stays).
+	local generated=(pki cluster etcd join nodes admin.conf) paths=() f
+	for f in "${generated[@]}"; do
+		[ -e "$root/.minik8s/$f" ] && paths+=("$f")
+	done
+	if [ ${#paths[@]} -gt 0 ] && ! (cd "$root/.minik8s" && rm -rf "${paths[@]}" 2>/dev/null); then
 		# Pods wrote into emptyDir folders as root: remove them as root.
-		docker run --rm --network none -v "$root:/repo" --entrypoint /cluster-init \
-			minik8s/minictl:dev clean /repo/.minik8s
+		docker run --rm --network none -v "$root/.minik8s:/minik8s" --entrypoint /cluster-init \
+			minik8s/minictl:dev clean "${paths[@]/#//minik8s/}"
 	fi
+	rmdir "$root/.minik8s" 2>/dev/null || true
 	echo "The minik8s cluster is removed."
 }
 
