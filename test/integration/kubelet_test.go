@@ -148,7 +148,7 @@ func TestKubeletRestartPolicies(t *testing.T) {
 					return fmt.Errorf("lastState %v", cs[0].GetLastState())
 				}
 			}
-			if !sawBackOff || cs[0].GetRestartCount() < 1 {
+			if !sawBackOff || cs[0].GetRestartCount() < 2 {
 				return fmt.Errorf("%s", framework.DescribeStatus(p))
 			}
 			return nil

@@ -64,6 +64,9 @@ type entry struct {
 	retry     time.Duration // next retry backoff
 	notBefore time.Time
 	queued    bool
+	// inflight: a worker is writing this pod's status; no second one may
+	// (an older status could land after a newer one).
+	inflight bool
 }
 
 // Manager writes pod statuses. Its methods are safe for concurrent use.
@@ -268,11 +271,12 @@ func (m *Manager) next() (string, time.Duration, bool) {
 		if e == nil {
 			continue // forgotten
 		}
-		if !found {
+		if !found && !e.inflight {
 			d := e.notBefore.Sub(now)
 			if d <= 0 {
 				picked, found = uid, true
 				e.queued = false
+				e.inflight = true
 				continue
 			}
 			if wait == 0 || d < wait {
@@ -289,7 +293,12 @@ func (m *Manager) next() (string, time.Duration, bool) {
 func (m *Manager) write(ctx context.Context, uid string) {
 	m.mu.Lock()
 	e, ok := m.entries[uid]
-	if !ok || e.written || e.status == nil {
+	if !ok {
+		m.mu.Unlock()
+		return
+	}
+	if e.written || e.status == nil {
+		e.inflight = false
 		m.mu.Unlock()
 		return
 	}
@@ -300,12 +309,20 @@ func (m *Manager) write(ctx context.Context, uid string) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok = m.entries[uid]
-	if !ok {
-		return
+	cur, ok := m.entries[uid]
+	if !ok || cur != e {
+		return // forgotten meanwhile
+	}
+	e.inflight = false
+	if e.queued {
+		// A newer status waits for this write to end.
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
 	}
 	if err != nil {
-		if errdefs.IsNotFound(err) || errdefs.IsConflict(err) && isUIDMismatch(err) {
+		if errdefs.IsNotFound(err) || isUIDMismatch(err) {
 			// The pod is gone (or replaced): nothing to write any more.
 			m.lg.Debug("Dropped the status of a pod that is gone", zap.String("pod", target.Namespace+"/"+target.Name), zap.Error(err))
 			e.written = true
@@ -331,6 +348,7 @@ func (m *Manager) write(ctx context.Context, uid string) {
 	if proto.Equal(e.status, st) {
 		e.written = true
 	} else {
+		e.written = false
 		m.enqueueLocked(uid) // it changed while we wrote
 	}
 }
