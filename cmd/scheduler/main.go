@@ -106,6 +106,7 @@ served over plain HTTP on --metrics-bind-address.`,
 	f.StringVar(&le.Name, "leader-elect-resource-name", scheduler.DefaultLeaseName, "name of the leader Lease")
 	f.IntVar(&cfg.Parallelism, "parallelism", 16, "goroutines that filter and score nodes")
 	f.Int32Var(&cfg.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "feasible nodes to find before scoring, in percent of the nodes (0: Kubernetes' adaptive default, 50 - nodes/125, at least 5% and 100 nodes)")
+	f.BoolVar(&cfg.EnableProfiling, "profiling", true, "serve /debug/pprof/ on --metrics-bind-address")
 	f.StringVar(&configFile, "config", "", "KubeSchedulerConfiguration file (plugins, weights, parallelism); its fields override the flags")
 	f.StringVar(&logFormat, "log-format", "console", "log format: json or console")
 	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 0 info, 2 and more also every pod (debug)")

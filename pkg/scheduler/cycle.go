@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"minik8s/pkg/scheduler/framework"
 )
@@ -56,6 +57,9 @@ type algorithm struct {
 	// stops do not always favour the same nodes.
 	nextStartNodeIndex int
 
+	// observe, when set, observes the duration of each extension point.
+	observe func(ep string, code framework.Code, d time.Duration)
+
 	// Buffers reused across cycles.
 	feasible []*framework.NodeInfo
 	statuses []*framework.Status
@@ -74,7 +78,10 @@ func (a *algorithm) schedulePod(state *framework.CycleState, snap framework.Node
 	if len(nodes) == 0 {
 		return ScheduleResult{}, framework.ErrNoNodesAvailable
 	}
-	if st := a.fw.RunPreFilterPlugins(state, pod); !st.IsSuccess() {
+	t0 := time.Now()
+	st := a.fw.RunPreFilterPlugins(state, pod)
+	a.observeSince(framework.ExtensionPreFilter, st.Code(), t0)
+	if !st.IsSuccess() {
 		if !st.IsRejected() {
 			return ScheduleResult{}, st.AsError()
 		}
@@ -87,9 +94,16 @@ func (a *algorithm) schedulePod(state *framework.CycleState, snap framework.Node
 			},
 		}
 	}
+	t0 = time.Now()
 	feasible, evaluated, err := a.findFeasible(state, pod, nodes)
-	if err != nil {
+	switch {
+	case err != nil:
+		a.observeSince(framework.ExtensionFilter, framework.Error, t0)
 		return ScheduleResult{}, err
+	case len(feasible) == 0:
+		a.observeSince(framework.ExtensionFilter, framework.Unschedulable, t0)
+	default:
+		a.observeSince(framework.ExtensionFilter, framework.Success, t0)
 	}
 	if len(feasible) == 0 {
 		diag := framework.Diagnosis{NodeToStatus: make(map[string]*framework.Status, len(nodes)), UnschedulablePlugins: map[string]bool{}}
@@ -106,12 +120,21 @@ func (a *algorithm) schedulePod(state *framework.CycleState, snap framework.Node
 		res.SuggestedHost = feasible[0].Name()
 		return res, nil
 	}
+	t0 = time.Now()
 	host, err := a.prioritize(state, pod, feasible)
 	if err != nil {
+		a.observeSince(framework.ExtensionScore, framework.Error, t0)
 		return ScheduleResult{}, err
 	}
+	a.observeSince(framework.ExtensionScore, framework.Success, t0)
 	res.SuggestedHost = host
 	return res, nil
+}
+
+func (a *algorithm) observeSince(ep string, code framework.Code, start time.Time) {
+	if a.observe != nil {
+		a.observe(ep, code, time.Since(start))
+	}
 }
 
 // findFeasible filters nodes in parallel, starting at the rotating index,
@@ -139,7 +162,7 @@ func (a *algorithm) findFeasible(state *framework.CycleState, pod *framework.Pod
 	)
 	a.parallelizer.Until(n, func(i int) bool {
 		idx := (start + i) % n
-		st := a.fw.RunFilterPlugins(state, pod, nodes[idx])
+		st := a.fw.RunFilterPlugins(state, pod, nodes[idx], state.TimeNode(i))
 		switch {
 		case st.IsSuccess():
 			k := found.Add(1)
@@ -178,7 +201,7 @@ func (a *algorithm) prioritize(state *framework.CycleState, pod *framework.PodIn
 		firstErr error
 	)
 	a.parallelizer.Until(len(feasible), func(i int) bool {
-		s, st := a.fw.RunScorePlugins(state, pod, feasible[i])
+		s, st := a.fw.RunScorePlugins(state, pod, feasible[i], state.TimeNode(i))
 		if !st.IsSuccess() {
 			errOnce.Do(func() { firstErr = st.AsError() })
 			return false

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,9 @@ type Config struct {
 	// them (nil: Registerer when it is a *prometheus.Registry).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// EnableProfiling serves net/http/pprof under /debug/pprof/ on the
+	// metrics endpoint (kube-scheduler's --profiling).
+	EnableProfiling bool
 	// Logger; nil means none.
 	Logger *zap.Logger
 	// Clock of the queue's backoffs; nil means the real clock.
@@ -262,6 +266,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s.algo = newAlgorithm(fw, cfg.Parallelism, cfg.PercentageOfNodesToScore, s.rng)
+	s.algo.observe = m.ExtensionPoint
 	s.cache = cache.New()
 	s.snapshot = cache.NewSnapshot()
 
@@ -516,7 +521,8 @@ func (s *Scheduler) handleFailure(qp *queue.QueuedPodInfo, err error, cycle int6
 	s.queue.Requeue(key, unschedulable, cycle)
 }
 
-// httpHandler serves /metrics, /healthz, /livez and /readyz.
+// httpHandler serves /metrics, /healthz, /livez, /readyz and, when
+// enabled, /debug/pprof/.
 func (s *Scheduler) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	if s.gatherer != nil {
@@ -525,6 +531,13 @@ func (s *Scheduler) httpHandler() http.Handler {
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok"))
+	}
+	if s.cfg.EnableProfiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	mux.HandleFunc("/healthz", ok)
 	mux.HandleFunc("/livez", ok)

@@ -76,7 +76,7 @@ func TestFilterOrderAndPlugin(t *testing.T) {
 		{node: "n3"},
 	}
 	for _, tt := range tests {
-		st := fw.RunFilterPlugins(state, pod, node(tt.node))
+		st := fw.RunFilterPlugins(state, pod, node(tt.node), false)
 		if st.Plugin() != tt.wantPlugin || st.Message() != tt.wantReason {
 			t.Errorf("%s: plugin %q reason %q, want %q %q", tt.node, st.Plugin(), st.Message(), tt.wantPlugin, tt.wantReason)
 		}
@@ -94,7 +94,7 @@ func TestPreFilterSkipAndReject(t *testing.T) {
 	if st := fw.RunPreFilterPlugins(state, pod); !st.IsSuccess() {
 		t.Fatalf("PreFilter with Skip = %v, want success", st.Code())
 	}
-	if st := fw.RunFilterPlugins(state, pod, node("n1")); !st.IsSuccess() || skip.filters.Load() != 0 {
+	if st := fw.RunFilterPlugins(state, pod, node("n1"), false); !st.IsSuccess() || skip.filters.Load() != 0 {
 		t.Fatalf("a skipped filter ran (%d calls, status %v)", skip.filters.Load(), st.Code())
 	}
 
@@ -125,7 +125,7 @@ func TestScoreWeights(t *testing.T) {
 		{node: "n2", want: 100 + 0}, // clamped to 0..100
 	}
 	for _, tt := range tests {
-		got, st := fw.RunScorePlugins(NewCycleState(), pod, node(tt.node))
+		got, st := fw.RunScorePlugins(NewCycleState(), pod, node(tt.node), false)
 		if !st.IsSuccess() || got != tt.want {
 			t.Errorf("%s: score %d, want %d", tt.node, got, tt.want)
 		}
@@ -152,15 +152,20 @@ func TestPluginMetricsOnlyWhenSampled(t *testing.T) {
 	}
 	pod := NewPodInfo(&v1.Pod{Metadata: &v1.ObjectMeta{Name: "p"}})
 	state := NewCycleState()
-	fw.RunFilterPlugins(state, pod, node("n1"))
+	fw.RunPreFilterPlugins(state, pod)
+	fw.RunFilterPlugins(state, pod, node("n1"), state.TimeNode(0))
 	if len(rec.got) != 0 {
 		t.Fatalf("observed %v in an unsampled cycle", rec.got)
 	}
 	state.SetRecordPluginMetrics(true)
+	if !state.TimeNode(0) || state.TimeNode(1) || !state.TimeNode(nodeSampleStride) {
+		t.Fatal("TimeNode does not sample one node in nodeSampleStride")
+	}
 	fw.RunPreFilterPlugins(state, pod)
-	fw.RunFilterPlugins(state, pod, node("n1"))
-	fw.RunFilterPlugins(state, pod, node("n2"))
-	fw.RunScorePlugins(state, pod, node("n2"))
+	fw.RunFilterPlugins(state, pod, node("n1"), state.TimeNode(0))
+	fw.RunFilterPlugins(state, pod, node("n2"), state.TimeNode(nodeSampleStride))
+	fw.RunFilterPlugins(state, pod, node("n3"), state.TimeNode(1))
+	fw.RunScorePlugins(state, pod, node("n2"), state.TimeNode(0))
 	want := map[string]int{"A/PreFilter/Success": 1, "A/Filter/Unschedulable": 1, "A/Filter/Success": 1, "A/Score/Success": 1}
 	for k, v := range want {
 		if rec.got[k] != v {

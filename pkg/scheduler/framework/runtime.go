@@ -43,14 +43,16 @@ type PluginRecorder interface {
 type Framework struct {
 	preFilter []PreFilterPlugin
 	filter    []FilterPlugin
-	score     []ScorePlugin
-	weights   []int64
-	recorder  PluginRecorder
+	// filterIndex is the index in filter of each Filter plugin by name.
+	filterIndex map[string]int
+	score       []ScorePlugin
+	weights     []int64
+	recorder    PluginRecorder
 }
 
 // New builds the plugins p names from r. rec may be nil.
 func New(r Registry, p Profile, rec PluginRecorder) (*Framework, error) {
-	f := &Framework{recorder: rec}
+	f := &Framework{recorder: rec, filterIndex: map[string]int{}}
 	built := map[string]Plugin{}
 	get := func(name string) (Plugin, error) {
 		if pl, ok := built[name]; ok {
@@ -84,6 +86,10 @@ func New(r Registry, p Profile, rec PluginRecorder) (*Framework, error) {
 			return nil, fmt.Errorf("plugin %q is not a Filter plugin", name)
 		}
 		addPre(pl)
+		if _, dup := f.filterIndex[name]; dup {
+			return nil, fmt.Errorf("filter plugin %q is listed twice", name)
+		}
+		f.filterIndex[name] = len(f.filter)
 		f.filter = append(f.filter, fp)
 	}
 	for _, ref := range p.Score {
@@ -130,10 +136,12 @@ func (f *Framework) RunPreFilterPlugins(state *CycleState, pod *PodInfo) *Status
 		switch {
 		case st.IsSuccess():
 		case st.IsSkip():
-			if state.skipFilter == nil {
-				state.skipFilter = map[string]bool{}
+			if i, ok := f.filterIndex[pl.Name()]; ok {
+				if state.skipFilter == nil {
+					state.skipFilter = make([]bool, len(f.filter))
+				}
+				state.skipFilter[i] = true
 			}
-			state.skipFilter[pl.Name()] = true
 		default:
 			return st.WithPlugin(pl.Name())
 		}
@@ -142,14 +150,15 @@ func (f *Framework) RunPreFilterPlugins(state *CycleState, pod *PodInfo) *Status
 }
 
 // RunFilterPlugins runs the Filter plugins on one node in order and returns
-// the first failure (naming its plugin), or nil when the pod fits.
-func (f *Framework) RunFilterPlugins(state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
-	for _, pl := range f.filter {
-		if state.skipFilter != nil && state.skipFilter[pl.Name()] {
+// the first failure (naming its plugin), or nil when the pod fits. timed
+// observes each plugin's duration (see CycleState.TimeNode).
+func (f *Framework) RunFilterPlugins(state *CycleState, pod *PodInfo, node *NodeInfo, timed bool) *Status {
+	for i, pl := range f.filter {
+		if state.skipFilter != nil && state.skipFilter[i] {
 			continue
 		}
 		var st *Status
-		if state.recordMetrics {
+		if timed {
 			start := time.Now()
 			st = pl.Filter(state, pod, node)
 			f.observe(state, pl.Name(), ExtensionFilter, st, start)
@@ -164,15 +173,15 @@ func (f *Framework) RunFilterPlugins(state *CycleState, pod *PodInfo, node *Node
 }
 
 // RunScorePlugins returns the weighted sum of every Score plugin for one
-// node.
-func (f *Framework) RunScorePlugins(state *CycleState, pod *PodInfo, node *NodeInfo) (int64, *Status) {
+// node; timed observes each plugin's duration.
+func (f *Framework) RunScorePlugins(state *CycleState, pod *PodInfo, node *NodeInfo, timed bool) (int64, *Status) {
 	var total int64
 	for i, pl := range f.score {
 		var (
 			s  int64
 			st *Status
 		)
-		if state.recordMetrics {
+		if timed {
 			start := time.Now()
 			s, st = pl.Score(state, pod, node)
 			f.observe(state, pl.Name(), ExtensionScore, st, start)

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -287,6 +288,51 @@ func minMax(ts []time.Time) (first, last time.Time) {
 	return first, last
 }
 
+// profiler captures CPU profiles of the scheduler process (through its
+// /debug/pprof) and of this process (apiserver, etcd, clients) while a
+// workload runs, when $SCHED_BENCH_PPROF names a directory.
+type profiler struct {
+	dir, name string
+	self      *os.File
+	sched     chan error
+}
+
+func startProfile(b *testing.B, p *framework.SchedulerProcess, name string) *profiler {
+	b.Helper()
+	dir := os.Getenv("SCHED_BENCH_PPROF")
+	if dir == "" {
+		return nil
+	}
+	pr := &profiler{dir: dir, name: name, sched: make(chan error, 1)}
+	f, err := os.Create(filepath.Join(dir, "controlplane-"+name+".pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	pr.self = f
+	go func() {
+		body, err := framework.SchedulerEndpoint(p.MetricsAddr, "/debug/pprof/profile?seconds=8")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "scheduler-"+name+".pprof"), []byte(body), 0o644)
+		}
+		pr.sched <- err
+	}()
+	return pr
+}
+
+func (pr *profiler) stop(b *testing.B) {
+	if pr == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	pr.self.Close()
+	if err := <-pr.sched; err != nil {
+		b.Errorf("scheduler profile: %v", err)
+	}
+}
+
 // schedulerResult is what one workload measured of the scheduler process.
 type schedulerResult struct {
 	rssMiB float64
@@ -317,7 +363,9 @@ func drain(b *testing.B, nodes int) schedulerResult {
 	defer bw.stop()
 	cpu0 := selfCPU()
 	p := c.cp.StartSchedulerBinary(b)
+	prof := startProfile(b, p, fmt.Sprintf("drain-%d", nodes))
 	bound := bw.wait(b, "drain")
+	prof.stop(b)
 	res := finish(b, p)
 	first, last := minMax(bound)
 	name := fmt.Sprintf("%dn_%dp", nodes, numPods)
@@ -350,10 +398,12 @@ func stream(b *testing.B, nodes int) schedulerResult {
 	}
 	lcancel()
 	cpu0 := selfCPU()
+	prof := startProfile(b, p, fmt.Sprintf("stream-%d", nodes))
 	started := make([]time.Time, numPods)
 	createPods(b, c, started)
 	created := time.Now()
 	bound := bw.wait(b, "stream")
+	prof.stop(b)
 	res := finish(b, p)
 	lat := make([]time.Duration, numPods)
 	for i := range lat {
