@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,21 @@ const (
 	DefaultBindPort      = 6443
 	DefaultServiceCIDR   = "10.96.0.0/12"
 	DefaultDNSDomain     = "cluster.local"
+	DefaultKubeletDir    = "/var/lib/kubelet"
+	DefaultEtcdDataDir   = "/var/lib/etcd"
+	DefaultTokenTTL      = 24 * time.Hour
+	DefaultCRISocket     = "unix:///var/run/docker.sock"
+	// DefaultImageRepository holds the control-plane images, built
+	// locally (there is no registry).
+	DefaultImageRepository = "minik8s"
+	// Version is the minik8s version init sets up: the tag of the
+	// control-plane images.
+	Version = "v0.1.0"
+	// DefaultWaitTimeout bounds wait-control-plane, as kubeadm's 4m0s.
+	DefaultWaitTimeout = 4 * time.Minute
+	// DefaultNodeWaitTimeout bounds the wait for the control-plane Node
+	// in mark-control-plane.
+	DefaultNodeWaitTimeout = 2 * time.Minute
 )
 
 // Flag names, shared by init and its phases.
@@ -42,6 +58,18 @@ const (
 	flagControlPlaneEndpoint = "control-plane-endpoint"
 	flagSkipPhases           = "skip-phases"
 	flagDryRun               = "dry-run"
+	flagPodNetworkCIDR       = "pod-network-cidr"
+	flagToken                = "token"
+	flagTokenTTL             = "token-ttl"
+	flagIgnorePreflight      = "ignore-preflight-errors"
+	flagUploadCerts          = "upload-certs"
+	flagKubeletDir           = "kubelet-root-dir"
+	flagEtcdDataDir          = "etcd-data-dir"
+	flagKubernetesVersion    = "kubernetes-version"
+	flagImageRepository      = "image-repository"
+	flagCRISocket            = "cri-socket"
+	flagStartKubelet         = "start-kubelet"
+	flagKubeletArg           = "kubelet-arg"
 )
 
 // commonFlags are the flags of the cluster configuration that every phase
@@ -50,6 +78,8 @@ const (
 var commonFlags = []string{
 	flagCertDir, flagKubeconfigDir, flagAdvertiseAddress, flagBindPort, flagCertSANs,
 	flagServiceCIDR, flagDNSDomain, flagNodeName, flagControlPlaneEndpoint, flagDryRun,
+	flagPodNetworkCIDR, flagKubeletDir, flagEtcdDataDir, flagKubernetesVersion, flagImageRepository,
+	flagToken, flagTokenTTL,
 }
 
 // options are the raw flag values.
@@ -65,6 +95,18 @@ type options struct {
 	controlPlaneEndpoint string
 	skipPhases           []string
 	dryRun               bool
+	podNetworkCIDR       string
+	token                string
+	tokenTTL             time.Duration
+	ignorePreflight      []string
+	uploadCerts          bool
+	kubeletDir           string
+	etcdDataDir          string
+	kubernetesVersion    string
+	imageRepository      string
+	criSocket            string
+	startKubelet         bool
+	kubeletArgs          []string
 }
 
 func (o *options) flagSet() *pflag.FlagSet {
@@ -80,6 +122,18 @@ func (o *options) flagSet() *pflag.FlagSet {
 	fs.StringVar(&o.controlPlaneEndpoint, flagControlPlaneEndpoint, "", "Specify a stable IP address or DNS name for the control plane, with an optional port.")
 	fs.StringSliceVar(&o.skipPhases, flagSkipPhases, nil, "List of phases to be skipped")
 	fs.BoolVar(&o.dryRun, flagDryRun, false, "Don't apply any changes; just output what would be done.")
+	fs.StringVar(&o.podNetworkCIDR, flagPodNetworkCIDR, "", "Specify range of IP addresses for the pod network. If set, the control plane will automatically allocate CIDRs for every node.")
+	fs.StringVar(&o.token, flagToken, "", "The token to use for establishing bidirectional trust between nodes and control-plane nodes. The format is [a-z0-9]{6}\\.[a-z0-9]{16} - e.g. abcdef.0123456789abcdef")
+	fs.DurationVar(&o.tokenTTL, flagTokenTTL, DefaultTokenTTL, "The duration before the token is automatically deleted (e.g. 1s, 2m, 3h). If set to '0', the token will never expire")
+	fs.StringSliceVar(&o.ignorePreflight, flagIgnorePreflight, nil, "A list of checks whose errors will be shown as warnings. Example: 'IsPrivilegedUser,Swap'. Value 'all' ignores errors from all checks.")
+	fs.BoolVar(&o.uploadCerts, flagUploadCerts, false, "Upload control-plane certificates to the kubeadm-certs Secret (not supported: minik8s has one control-plane node).")
+	fs.StringVar(&o.kubeletDir, flagKubeletDir, DefaultKubeletDir, "The kubelet's --root-dir: where config.yaml and kubeadm-flags.env are written and the kubelet keeps its certificates (pki/).")
+	fs.StringVar(&o.etcdDataDir, flagEtcdDataDir, DefaultEtcdDataDir, "The data directory of the local etcd (kubeadm's etcd.local.dataDir).")
+	fs.StringVar(&o.kubernetesVersion, flagKubernetesVersion, Version, "Choose a specific version for the control plane: the tag of the control-plane images.")
+	fs.StringVar(&o.imageRepository, flagImageRepository, DefaultImageRepository, "Choose a container registry to pull control plane images from (minik8s builds them locally).")
+	fs.StringVar(&o.criSocket, flagCRISocket, DefaultCRISocket, "Path to the container runtime's socket (the Docker Engine).")
+	fs.BoolVar(&o.startKubelet, flagStartKubelet, false, "Start the kubelet binary (next to minictl, or on $PATH) with the flags init writes; otherwise start it yourself.")
+	fs.StringArrayVar(&o.kubeletArgs, flagKubeletArg, nil, "An extra flag for the kubelet, written to kubeadm-flags.env (e.g. --kubelet-arg=--runtime=hollow). Repeatable.")
 	return fs
 }
 
@@ -113,7 +167,50 @@ type InitData struct {
 	DryRun bool
 	// Now is the clock certificates are issued by.
 	Now func() time.Time
+
+	// PodNetworkCIDR is the pod network (--pod-network-cidr); invalid
+	// (zero) when not given.
+	PodNetworkCIDR netip.Prefix
+	// Token is the bootstrap token (--token, else a new one) and TokenTTL
+	// its lifetime (0: forever).
+	Token    pki.Token
+	TokenTTL time.Duration
+	// KubeletDir is the kubelet's --root-dir (a temporary directory in a
+	// dry run).
+	KubeletDir string
+	// EtcdDataDir is the local etcd's data directory.
+	EtcdDataDir string
+	// KubernetesVersion and ImageRepository name the control-plane images.
+	KubernetesVersion string
+	ImageRepository   string
+	// CRISocket is the container runtime's endpoint.
+	CRISocket string
+	// StartKubelet: kubelet-start starts the kubelet binary.
+	StartKubelet bool
+	// KubeletArgs are extra kubelet flags.
+	KubeletArgs []string
+	// IgnorePreflight lists the checks (lower case) whose errors are only
+	// warnings; "all" ignores every one.
+	IgnorePreflight map[string]bool
+	// RealKubeconfigDir is --kubeconfig-dir, also in a dry run.
+	RealKubeconfigDir string
+	// AdminKubeconfig is the kubeconfig the phases talk to the cluster
+	// with (--kubeconfig); empty means admin.conf in KubeconfigDir.
+	AdminKubeconfig string
+	// WaitTimeout bounds wait-control-plane; NodeWaitTimeout the wait for
+	// the Node in mark-control-plane.
+	WaitTimeout     time.Duration
+	NodeWaitTimeout time.Duration
+
+	env    env
+	client clusterClient
 }
+
+// ManifestDir is the static pod directory: <kubeconfig-dir>/manifests.
+func (d *InitData) ManifestDir() string { return filepath.Join(d.KubeconfigDir, "manifests") }
+
+// KubeletCertDir is where the kubelet keeps its client certificates.
+func (d *InitData) KubeletCertDir() string { return filepath.Join(d.KubeletDir, "pki") }
 
 // Certs is the certificate directory.
 func (d *InitData) Certs() pki.Dir { return pki.Dir(d.CertDir) }
@@ -162,6 +259,18 @@ type env struct {
 	mkdirTemp     func() (string, error)
 	now           func() time.Time
 	removeTempDir func(string) error
+	// sleep waits d or until ctx ends (polls).
+	sleep func(ctx context.Context, d time.Duration) error
+	// newClient connects to the API with a kubeconfig file.
+	newClient func(kubeconfigPath string) (clusterClient, error)
+	// The pre-flight probes.
+	portInUse  func(port int) bool
+	pingDocker func(ctx context.Context, endpoint string) error
+	numCPU     func() int
+	memTotalMB func() (int, error)
+	// startKubelet starts the kubelet binary with args, detached, its
+	// output appended to logFile; it returns the process ID.
+	startKubelet func(args []string, logFile string) (int, error)
 }
 
 func osEnv() env {
@@ -171,6 +280,25 @@ func osEnv() env {
 		mkdirTemp:     func() (string, error) { return os.MkdirTemp("", "minik8s-init-dryrun") },
 		now:           time.Now,
 		removeTempDir: os.RemoveAll,
+		sleep:         sleepCtx,
+		newClient:     newAPIClient,
+		portInUse:     portInUse,
+		pingDocker:    pingDocker,
+		numCPU:        runtime.NumCPU,
+		memTotalMB:    memTotalMB,
+		startKubelet:  startKubeletProcess,
+	}
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -208,18 +336,64 @@ var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 // the machine.
 func newInitData(o *options, out io.Writer, e env) (*InitData, error) {
 	d := &InitData{
-		Out:           out,
-		CertDir:       o.certDir,
-		KubeconfigDir: o.kubeconfigDir,
-		BindPort:      o.bindPort,
-		DNSDomain:     strings.TrimSuffix(o.dnsDomain, "."),
-		DryRun:        o.dryRun,
-		Now:           e.now,
-		CertSANs:      o.certSANs,
+		Out:               out,
+		CertDir:           o.certDir,
+		KubeconfigDir:     o.kubeconfigDir,
+		RealKubeconfigDir: o.kubeconfigDir,
+		BindPort:          o.bindPort,
+		DNSDomain:         strings.TrimSuffix(o.dnsDomain, "."),
+		DryRun:            o.dryRun,
+		Now:               e.now,
+		CertSANs:          o.certSANs,
+		TokenTTL:          o.tokenTTL,
+		KubeletDir:        o.kubeletDir,
+		EtcdDataDir:       o.etcdDataDir,
+		KubernetesVersion: o.kubernetesVersion,
+		ImageRepository:   strings.TrimSuffix(o.imageRepository, "/"),
+		CRISocket:         o.criSocket,
+		StartKubelet:      o.startKubelet,
+		KubeletArgs:       o.kubeletArgs,
+		WaitTimeout:       DefaultWaitTimeout,
+		NodeWaitTimeout:   DefaultNodeWaitTimeout,
+		env:               e,
 	}
-	if d.CertDir == "" || d.KubeconfigDir == "" {
-		return nil, errdefs.Invalid("--%s and --%s must not be empty", flagCertDir, flagKubeconfigDir)
+	if o.uploadCerts {
+		return nil, errdefs.NotImplemented("--%s is not supported: minik8s runs a single control-plane node, so there are no control-plane certificates to share; copy %s by hand if you need them elsewhere", flagUploadCerts, o.certDir)
 	}
+	if d.CertDir == "" || d.KubeconfigDir == "" || d.KubeletDir == "" || d.EtcdDataDir == "" {
+		return nil, errdefs.Invalid("--%s, --%s, --%s and --%s must not be empty", flagCertDir, flagKubeconfigDir, flagKubeletDir, flagEtcdDataDir)
+	}
+	if d.TokenTTL < 0 {
+		return nil, errdefs.Invalid("--%s: %s must not be negative", flagTokenTTL, d.TokenTTL)
+	}
+	if o.token != "" {
+		tok, err := pki.ParseToken(o.token)
+		if err != nil {
+			return nil, errdefs.Invalid("--%s: the token is not of the form %q", flagToken, pki.TokenFormat)
+		}
+		d.Token = tok
+	} else {
+		raw, err := pki.GenerateToken()
+		if err != nil {
+			return nil, err
+		}
+		d.Token, _ = pki.ParseToken(raw)
+	}
+	if o.podNetworkCIDR != "" {
+		p, err := netip.ParsePrefix(o.podNetworkCIDR)
+		if err != nil {
+			return nil, errdefs.Invalid("--%s: %q is not a valid CIDR", flagPodNetworkCIDR, o.podNetworkCIDR)
+		}
+		d.PodNetworkCIDR = p.Masked()
+	}
+	if d.KubernetesVersion == "" || d.ImageRepository == "" {
+		return nil, errdefs.Invalid("--%s and --%s must not be empty", flagKubernetesVersion, flagImageRepository)
+	}
+	ignore, err := ignoredChecks(o.ignorePreflight)
+	if err != nil {
+		return nil, err
+	}
+	d.IgnorePreflight = ignore
 	if o.advertiseAddress == "" {
 		ip, err := e.defaultIP()
 		if err != nil {
@@ -281,14 +455,22 @@ func newInitData(o *options, out io.Writer, e env) (*InitData, error) {
 	return d, nil
 }
 
-// initPhases is init's workflow, in order. The later phases of init
-// (preflight, kubelet-start, control-plane, etcd, wait-control-plane,
-// upload-config, mark-control-plane, bootstrap-token, kubelet-finalize,
-// addons) are appended here.
+// initPhases is init's workflow, in kubeadm's order.
 func initPhases() []Phase {
 	return []Phase{
+		preflightPhase(),
 		certsPhase(),
 		kubeconfigPhase(),
+		kubeletStartPhase(),
+		controlPlanePhase(),
+		etcdPhase(),
+		waitControlPlanePhase(),
+		uploadConfigPhase(),
+		uploadCertsPhase(),
+		markControlPlanePhase(),
+		bootstrapTokenPhase(),
+		kubeletFinalizePhase(),
+		addonsPhase(),
 	}
 }
 
@@ -316,6 +498,14 @@ func newInitCommand(out io.Writer, e env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// minictl's global --kubeconfig is kubeadm's: the cluster the
+		// phases talk to.
+		if f := cmd.Flag("kubeconfig"); f != nil && f.Changed {
+			d.AdminKubeconfig = f.Value.String()
+		}
+		if len(selected) == 0 {
+			d.printf("[init] Using minik8s version: %s", d.KubernetesVersion)
+		}
 		if d.DryRun {
 			tmp, err := e.mkdirTemp()
 			if err != nil {
@@ -324,9 +514,17 @@ func newInitCommand(out io.Writer, e env) *cobra.Command {
 			defer func() { _ = e.removeTempDir(tmp) }()
 			d.CertDir = filepath.Join(tmp, "pki")
 			d.KubeconfigDir = tmp
+			d.KubeletDir = filepath.Join(tmp, "kubelet")
 			d.printf("[dryrun] Writing the files init would write to the temporary directory %q", tmp)
 		}
-		return runPhases(ctx, phases, "", d, sel)
+		defer d.closeClient()
+		if err := runPhases(ctx, phases, "", d, sel); err != nil {
+			return err
+		}
+		if len(selected) == 0 {
+			return printInitSuccess(d)
+		}
+		return nil
 	}
 
 	cmd := &cobra.Command{
