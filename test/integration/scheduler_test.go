@@ -364,7 +364,7 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	framework.CreateNodes(t, admin,
 		framework.MakeNode(framework.NodeSpec{Name: "node-1", CPU: "16", Memory: "32Gi"}),
 		framework.MakeNode(framework.NodeSpec{Name: "node-2", CPU: "16", Memory: "32Gi"}))
-	args := []string{"--leader-elect", "--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"}
+	args := []string{"--leader-elect", "--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s"}
 
 	holder := func() string {
 		l, err := admin.Leases().Get(ctx, scheduler.DefaultLeaseNamespace, scheduler.DefaultLeaseName)
