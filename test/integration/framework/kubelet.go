@@ -217,3 +217,47 @@ func kubeletLogLevel() zapcore.Level {
 	}
 	return zapcore.WarnLevel
 }
+
+// WatchReasons records every waiting reason the containers of pod
+// namespace/name show, from a watch started now; the returned function
+// reads what was seen so far.
+func WatchReasons(t testing.TB, cs *client.Clientset, namespace, name string) func() map[string]bool {
+	t.Helper()
+	ctx := Context(t)
+	w, err := cs.Pods().Watch(ctx, client.ListOptions{Namespace: namespace, FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		t.Fatalf("watch pod %s/%s: %v", namespace, name, err)
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			ev, err := w.Next()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			for _, c := range ev.Object.GetStatus().GetContainerStatuses() {
+				if r := c.GetState().GetWaiting().GetReason(); r != "" {
+					seen[r] = true
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		w.Stop()
+		<-done
+	})
+	return func() map[string]bool {
+		mu.Lock()
+		defer mu.Unlock()
+		out := make(map[string]bool, len(seen))
+		for k, v := range seen {
+			out[k] = v
+		}
+		return out
+	}
+}
