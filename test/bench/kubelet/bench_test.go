@@ -1,0 +1,175 @@
+// Package kubelet measures pod startup latency on the real Docker engine:
+// from the create call at the apiserver to the pod's Running status, for
+// 50 pods of the test image (already present), one after the other; and,
+// in the same run, the floor: a plain `docker run -d` of the same image
+// (create and start through the Engine API) until it runs.
+package kubelet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/client"
+	"minik8s/test/integration/framework"
+)
+
+const pods = 50
+
+func BenchmarkPodStartup(b *testing.B) {
+	for range b.N {
+		podStart, floor := run(b)
+		b.ReportMetric(float64(pct(podStart, 50).Microseconds())/1000, "pod_start_p50_ms")
+		fmt.Printf("BENCH pod_start_p50 %.1f ms\n", ms(pct(podStart, 50)))
+		fmt.Printf("BENCH pod_start_p99 %.1f ms\n", ms(pct(podStart, 99)))
+		fmt.Printf("BENCH docker_run_floor_p50 %.1f ms\n", ms(pct(floor, 50)))
+		fmt.Printf("BENCH docker_run_floor_p99 %.1f ms\n", ms(pct(floor, 99)))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[min(max(i-1, 0), len(s)-1)]
+}
+
+func run(b *testing.B) (podStart, floor []time.Duration) {
+	cp := framework.StartControlPlane(b)
+	admin := cp.Admin(b)
+	name := framework.UniqueNodeName(b, "bench")
+	rt := framework.DockerRuntime(b, name)
+	k := cp.StartKubelet(b, framework.KubeletOptions{NodeName: name, Runtime: rt, PodCIDR: "10.2.240.0/24"})
+	select {
+	case <-k.Ready():
+	case <-time.After(time.Minute):
+		b.Fatal("kubelet not ready")
+	}
+	ctx := framework.Context(b)
+
+	var mu sync.Mutex
+	waiting := map[string]chan struct{}{}
+	w, err := admin.Pods().Watch(ctx, client.ListOptions{Namespace: "default", FieldSelector: "spec.nodeName=" + name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	go func() {
+		for {
+			ev, err := w.Next()
+			if err != nil {
+				return
+			}
+			if framework.PodRunning(ev.Object) != nil {
+				continue
+			}
+			mu.Lock()
+			if ch, ok := waiting[ev.Object.GetMetadata().GetName()]; ok {
+				close(ch)
+				delete(waiting, ev.Object.GetMetadata().GetName())
+			}
+			mu.Unlock()
+		}
+	}()
+	// One pod first so that the pod network exists before measuring.
+	for i := -1; i < pods; i++ {
+		pname := fmt.Sprintf("p%d", i+1)
+		p := &v1.Pod{
+			Metadata: &v1.ObjectMeta{Name: pname, Namespace: "default"},
+			Spec: &v1.PodSpec{
+				NodeName:                      name,
+				TerminationGracePeriodSeconds: ptr(int64(1)),
+				Containers:                    []*v1.Container{{Name: "app", Image: framework.TestappImage, Args: []string{"sleep"}, ImagePullPolicy: "IfNotPresent"}},
+			},
+		}
+		ch := make(chan struct{})
+		mu.Lock()
+		waiting[pname] = ch
+		mu.Unlock()
+		start := time.Now()
+		if _, err := admin.Pods().Create(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Minute):
+			b.Fatalf("pod %s not Running after a minute", pname)
+		}
+		if i >= 0 {
+			podStart = append(podStart, time.Since(start))
+		}
+	}
+
+	floor = dockerRunFloor(b, name)
+	return podStart, floor
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// dockerRunFloor times `docker run -d` of the test image until it runs,
+// through the Engine API, pods times; the containers carry the node's
+// label and are removed with the node's.
+func dockerRunFloor(b *testing.B, node string) []time.Duration {
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", "/var/run/docker.sock")
+	}}}
+	call := func(method, path string, body any, out any) {
+		var r io.Reader
+		if body != nil {
+			data, _ := json.Marshal(body)
+			r = bytes.NewReader(data)
+		}
+		req, _ := http.NewRequest(method, "http://docker"+path, r)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatalf("docker %s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			b.Fatalf("docker %s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
+		}
+		if out != nil {
+			if err := json.Unmarshal(data, out); err != nil {
+				b.Fatalf("docker %s %s: %v", method, path, err)
+			}
+		}
+	}
+	var out []time.Duration
+	for i := -1; i < pods; i++ {
+		start := time.Now()
+		var created struct{ ID string `json:"Id"` }
+		call("POST", "/containers/create", map[string]any{
+			"Image":  framework.TestappImage,
+			"Cmd":    []string{"sleep"},
+			"Labels": map[string]string{"minik8s.io/node": node},
+		}, &created)
+		call("POST", "/containers/"+created.ID+"/start", nil, nil)
+		for {
+			var st struct{ State struct{ Running bool } }
+			call("GET", "/containers/"+created.ID+"/json", nil, &st)
+			if st.State.Running {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if i >= 0 {
+			out = append(out, time.Since(start))
+		}
+	}
+	return out
+}
