@@ -142,6 +142,8 @@ func (p *SchedulerProcess) Output() string {
 	return p.output.String()
 }
 
+// Write collects the process' output (it is the process' stdout and
+// stderr).
 func (p *SchedulerProcess) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
