@@ -19,6 +19,7 @@ cd "$root"
 export PWD="$root"
 export MINIK8S_OWNER="${MINIK8S_OWNER:-$(id -u):$(id -g)}"
 project=minik8s
+pods_net="${MINIK8S_POD_NETWORK:-minik8s-pods}"
 nodes=(node-1 node-2)
 kubeconfig="$root/.minik8s/admin.conf"
 minictl="$root/bin/minictl"
@@ -52,15 +53,16 @@ nodes_ready() {
 # would clash with the one compose creates: remove it when nothing uses it.
 clear_foreign_pod_network() {
 	local label
-	label="$(docker network inspect minik8s-pods --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null)" || return 0
+	label="$(docker network inspect "$pods_net" --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null)" || return 0
 	[ "$label" = "$project" ] && return 0
-	if [ -n "$(docker network inspect minik8s-pods --format '{{range .Containers}}{{.Name}} {{end}}')" ]; then
-		echo "the Docker network minik8s-pods exists, is not the cluster's and has containers attached:" >&2
-		docker network inspect minik8s-pods --format '{{range .Containers}}  {{.Name}}{{"\n"}}{{end}}' >&2
-		echo "remove them (docker rm -f ...) and run 'make up' again" >&2
+	if [ -n "$(docker network inspect "$pods_net" --format '{{range .Containers}}{{.Name}} {{end}}')" ]; then
+		echo "the Docker network $pods_net exists, is not the cluster's and has containers attached:" >&2
+		docker network inspect "$pods_net" --format '{{range .Containers}}  {{.Name}}{{"\n"}}{{end}}' >&2
+		echo "remove them (docker rm -f ...) and run 'make up' again, or give the cluster another" >&2
+		echo "pod network (MINIK8S_POD_NETWORK, MINIK8S_POD_NETWORK_CIDR, ...: see docker-compose.yaml)" >&2
 		exit 1
 	fi
-	docker network rm minik8s-pods >/dev/null
+	docker network rm "$pods_net" >/dev/null
 }
 
 up() {
@@ -111,9 +113,9 @@ down() {
 		fi
 	done
 	compose --profile monitoring down -v --remove-orphans --timeout 10
-	if docker network inspect minik8s-pods >/dev/null 2>&1 &&
-		[ -z "$(docker network inspect minik8s-pods --format '{{range .Containers}}{{.Name}}{{end}}')" ]; then
-		docker network rm minik8s-pods >/dev/null
+	if docker network inspect "$pods_net" >/dev/null 2>&1 &&
+		[ -z "$(docker network inspect "$pods_net" --format '{{range .Containers}}{{.Name}}{{end}}')" ]; then
+		docker network rm "$pods_net" >/dev/null
 	fi
 	# What init wrote (.minik8s/local of `make run` stays).
 	local generated=(pki cluster etcd join nodes admin.conf) paths=() f
