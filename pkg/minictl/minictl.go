@@ -62,7 +62,10 @@ func verbs() []verb {
 		{groupDeploy, newRolloutCommand}, {groupDeploy, newScaleCommand},
 		{groupTrouble, newDescribeCommand},
 		{groupAdvanced, newApplyCommand},
+		{groupCluster, newCertificateCommand},
 		{groupBootstrap, newInitCommand},
+		{groupBootstrap, newJoinCommand},
+		{groupBootstrap, newTokenCommand},
 		{groupOther, newAPIResourcesCommand},
 		{groupOther, newVersionCommand},
 	}
