@@ -4,25 +4,11 @@ import (
 	"context"
 
 	v1 "minik8s/api/proto/minik8s/v1"
-	"minik8s/pkg/apis/errdefs"
 	"minik8s/pkg/apiserver/registry"
 )
 
-// The verbs that belong to later work: the logs and exec proxies to the
-// kubelets (CSR approval and signing are in csr.go). They are authorized
-// like every other call and answer Unimplemented until they are built.
-
-func (a *apiService) PodLogs(req *v1.PodLogsRequest, stream v1.API_PodLogsServer) error {
-	return errdefs.NotImplemented("pods/log: the log proxy to the kubelet is not implemented yet")
-}
-
-func (a *apiService) PodExec(stream v1.API_PodExecServer) error {
-	// Receive the start message so the call is authorized before answering.
-	if _, err := stream.Recv(); err != nil {
-		return err
-	}
-	return errdefs.NotImplemented("pods/exec: the exec proxy to the kubelet is not implemented yet")
-}
+// CSR approval and signing are in csr.go; the logs and exec proxies to the
+// kubelets in proxy.go.
 
 // Discovery: kubeadm's cluster-info, readable without credentials.
 const (

@@ -3,12 +3,18 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis/errdefs"
@@ -372,5 +378,60 @@ func TestKubeletRestartAdoptsContainers(t *testing.T) {
 	}
 	if len(cts) != 2 {
 		t.Errorf("runtime holds %d containers, want 2", len(cts))
+	}
+}
+
+func TestKubeletLogsAndExecThroughTheAPIServer(t *testing.T) {
+	t.Parallel()
+	cp := framework.StartControlPlane(t)
+	admin := cp.Admin(t)
+	k := cp.StartKubelet(t, framework.KubeletOptions{NodeName: "node-1"})
+	ctx := framework.Context(t)
+	create(t, admin, testPod("talker", "node-1", "Always", "log", "hello-logs"))
+	framework.WaitPod(t, admin, 30*time.Second, "default", "talker", "Running", framework.PodRunning)
+
+	framework.Eventually(t, 30*time.Second, "logs through the apiserver", func() error {
+		rc, err := admin.PodLogs(ctx, &v1.PodLogsRequest{Namespace: "default", Name: "talker"})
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), "hello-logs") {
+			return fmt.Errorf("logs %q", b)
+		}
+		return nil
+	})
+	var out strings.Builder
+	code, err := admin.PodExec(ctx, client.ExecOptions{Namespace: "default", Name: "talker", Command: []string{"/testapp", "echo", "from-exec"}, Stdout: &out})
+	if err != nil || code != 0 || strings.TrimSpace(out.String()) != "from-exec" {
+		t.Errorf("exec: code %d err %v output %q", code, err, out.String())
+	}
+	code, err = admin.PodExec(ctx, client.ExecOptions{Namespace: "default", Name: "talker", Command: []string{"/testapp", "exit", "3"}})
+	if err != nil || code != 3 {
+		t.Errorf("exec exit 3: code %d err %v", code, err)
+	}
+
+	// The kubelet itself answers only the apiserver's kubelet client.
+	kc, err := client.ConfigFromKubeconfig(cp.Kubeconfig("admin.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := kc.TLS.Clone()
+	tlsCfg.InsecureSkipVerify = true
+	conn, err := grpc.NewClient(k.ServerAddr(), grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s, err := v1.NewKubeletClient(conn).ContainerLogs(ctx, &v1.PodLogsRequest{Namespace: "default", Name: "talker"})
+	if err == nil {
+		_, err = s.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("the admin's certificate at the kubelet: %v, want PermissionDenied", err)
 	}
 }

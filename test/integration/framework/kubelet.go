@@ -90,6 +90,7 @@ func StartKubeletWith(t testing.TB, cs *client.Clientset, certDir string, opts K
 		NodeName:                  opts.NodeName,
 		Client:                    cs,
 		Runtime:                   opts.Runtime,
+		NodeIP:                    "127.0.0.1",
 		PodCIDR:                   opts.PodCIDR,
 		PodManifestPath:           opts.PodManifestPath,
 		FileCheckFrequency:        200 * time.Millisecond,
