@@ -60,7 +60,7 @@ func verbs() []verb {
 		{groupIntermed, newGetCommand},
 		{groupIntermed, newDeleteCommand},
 		{groupDeploy, newRolloutCommand}, {groupDeploy, newScaleCommand},
-		{groupTrouble, newDescribeCommand},
+		{groupTrouble, newDescribeCommand}, {groupTrouble, newLogsCommand}, {groupTrouble, newExecCommand},
 		{groupAdvanced, newApplyCommand},
 		{groupCluster, newCertificateCommand},
 		{groupBootstrap, newInitCommand},
