@@ -13,6 +13,7 @@ import (
 	testclock "k8s.io/utils/clock/testing"
 
 	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/client/informer"
 	"minik8s/pkg/controller"
 	"minik8s/pkg/controller/controllertest"
 )
@@ -29,6 +30,9 @@ type env struct {
 	rsAPI    *controllertest.Client[*v1.ReplicaSet]
 	recorder *controllertest.Recorder
 	c        *Controller
+	// maxSpec is the largest sum of ReplicaSet replicas the cache went
+	// through, every intermediate write included.
+	maxSpec int32
 }
 
 func newEnv(t *testing.T, ds []*v1.Deployment, rss []*v1.ReplicaSet, pods []*v1.Pod) *env {
@@ -45,6 +49,17 @@ func newEnv(t *testing.T, ds []*v1.Deployment, rss []*v1.ReplicaSet, pods []*v1.
 	}
 	t.Cleanup(c.Shutdown)
 	e.c = c
+	track := func() {
+		var sum int32
+		for _, rs := range e.rss.List() {
+			sum += rsReplicas(rs)
+		}
+		e.maxSpec = max(e.maxSpec, sum)
+	}
+	e.rss.AddEventHandler(informer.HandlerFuncs[*v1.ReplicaSet]{
+		AddFunc:    func(*v1.ReplicaSet) { track() },
+		UpdateFunc: func(_, _ *v1.ReplicaSet) { track() },
+	})
 	return e
 }
 
@@ -135,6 +150,12 @@ func (e *env) totals() totals {
 func (e *env) converge(name string, maxTotal, minAvailable int32) int {
 	e.t.Helper()
 	key := "default/" + name
+	e.maxSpec = 0
+	defer func() {
+		if e.maxSpec > maxTotal {
+			e.t.Fatalf("%d pods wanted at some write, more than replicas+maxSurge=%d", e.maxSpec, maxTotal)
+		}
+	}()
 	for step := 0; step < 200; step++ {
 		e.sync(key)
 		if tt := e.totals(); tt.spec > maxTotal {
@@ -447,6 +468,48 @@ func TestScaledValue(t *testing.T) {
 		got, err := ScaledValue(tt.v, tt.total, tt.up)
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("ScaledValue(%q, %d, %v) = %d, %v; want %d (error %v)", tt.v, tt.total, tt.up, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// A ReplicaSet status from before its scale-down (more available than
+// wanted) must never make the controller scale that ReplicaSet up again,
+// nor count pods that are already going.
+func TestStaleStatusNeverScalesOldUp(t *testing.T) {
+	e := newEnv(t, []*v1.Deployment{deployment("web", 5, "img:1")}, nil, nil)
+	e.converge("web", 5, 0)
+	d := e.deployment("web")
+	d.Spec.Template.Spec.Containers[0].Image = "img:2"
+	e.update(d)
+	e.sync("default/web") // creates the new ReplicaSet
+	rss := e.replicaSets()
+	if len(rss) != 2 {
+		t.Fatalf("%d replicasets", len(rss))
+	}
+	// The state mid-rollout, as a lagging cache shows it: the old
+	// ReplicaSet scaled down to 2 but its status still says 4 available;
+	// the new one at 5, all available.
+	old, cur := rss[0], rss[1]
+	two, five := int32(2), int32(5)
+	old.Spec.Replicas = &two
+	old.Status = &v1.ReplicaSetStatus{Replicas: 4, ReadyReplicas: 4, AvailableReplicas: 4, ObservedGeneration: old.GetMetadata().GetGeneration()}
+	cur.Spec.Replicas = &five
+	cur.Status = &v1.ReplicaSetStatus{Replicas: 5, ReadyReplicas: 5, AvailableReplicas: 5, ObservedGeneration: cur.GetMetadata().GetGeneration()}
+	e.rsAPI.Put(old)
+	e.rsAPI.Put(cur)
+	e.rsAPI.Flush()
+	e.recorder.Events()
+	for range 3 {
+		_ = e.c.sync(context.Background(), "default/web")
+		e.dAPI.Flush()
+		e.rsAPI.Flush()
+		for _, ev := range e.recorder.Events() {
+			if strings.HasPrefix(ev, "Normal ScalingReplicaSet Scaled up replica set "+old.GetMetadata().GetName()) {
+				t.Fatalf("old replicaset scaled up on a stale status: %s", ev)
+			}
+		}
+		if tt := e.totals(); tt.spec > 7 {
+			t.Fatalf("%d wanted", tt.spec)
 		}
 	}
 }

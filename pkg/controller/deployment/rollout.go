@@ -2,8 +2,10 @@ package deployment
 
 import (
 	"context"
+	"fmt"
 
 	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/apis"
 )
 
 // rolloutRolling moves pods to the new ReplicaSet within maxSurge and
@@ -92,6 +94,11 @@ func (c *Controller) cleanupUnhealthyReplicas(ctx context.Context, oldRSs []*v1.
 			continue
 		}
 		n := min(maxCleanup-total, rsReplicas(rs)-rs.GetStatus().GetAvailableReplicas())
+		if n < 0 {
+			// More available than wanted: the status predates a scale-down.
+			// Acting on it could only scale up; wait for a fresh status.
+			return nil, total, fmt.Errorf("cleaning up unhealthy replicas of %s: invalid scale %d -> %d (stale status)", apis.Key(rs), rsReplicas(rs), rsReplicas(rs)-n)
+		}
 		_, updated, err := c.scaleReplicaSetAndRecordEvent(ctx, rs, rsReplicas(rs)-n, d)
 		if err != nil {
 			return nil, total, err
@@ -106,7 +113,12 @@ func (c *Controller) cleanupUnhealthyReplicas(ctx context.Context, oldRSs []*v1.
 // oldest first, while the available pods stay above the minimum.
 func (c *Controller) scaleDownOldReplicaSetsForRollingUpdate(ctx context.Context, allRSs, oldRSs []*v1.ReplicaSet, d *v1.Deployment) (int32, error) {
 	minAvailable := replicasOf(d) - MaxUnavailable(d)
-	available := availableReplicas(allRSs)
+	// A ReplicaSet cannot have more available pods than it wants: a larger
+	// count is a status from before a scale-down.
+	var available int32
+	for _, rs := range allRSs {
+		available += min(rs.GetStatus().GetAvailableReplicas(), rsReplicas(rs))
+	}
 	if available <= minAvailable {
 		return 0, nil
 	}
