@@ -107,7 +107,7 @@ func TestPodLifecycleOnDocker(t *testing.T) {
 	n := startNode(t, cp, "e2e-life")
 	ctx := framework.Context(t)
 
-	created := create(t, admin, pod("web", n.name, "Always", "serve", "--listen", ":8080"))
+	created := create(t, admin, pod("web", n.name, "Always", "log", "hello-e2e"))
 	p := framework.WaitPod(t, admin, 60*time.Second, "default", "web", "Running", framework.PodRunning)
 	uid := created.GetMetadata().GetUid()
 	ids := framework.DockerIDs(t, n.name)
@@ -132,6 +132,16 @@ func TestPodLifecycleOnDocker(t *testing.T) {
 	}
 	if out, code := execIn(t, n, p, "app", "/testapp", "echo", "hello"); code != 0 || strings.TrimSpace(out) != "hello" {
 		t.Errorf("exec: code %d output %q", code, out)
+	}
+	framework.Eventually(t, 30*time.Second, "minictl logs", func() error {
+		r := cp.Minictl(t, "", "logs", "web")
+		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "hello-e2e") {
+			return fmt.Errorf("exit %d stdout %q stderr %q", r.ExitCode, r.Stdout, r.Stderr)
+		}
+		return nil
+	})
+	if out := cp.MustMinictl(t, "", "exec", "web", "--", "/testapp", "echo", "via-minictl"); strings.TrimSpace(out) != "via-minictl" {
+		t.Errorf("minictl exec printed %q", out)
 	}
 	if _, _, err := admin.Pods().Delete(ctx, "default", "web", client.DeleteOptions{}); err != nil {
 		t.Fatal(err)
