@@ -151,17 +151,21 @@ func StartAPIServer(t testing.TB, dir string, port int) *ControlPlane {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	cfg := apiserver.Config{
-		BindAddress:        "127.0.0.1",
-		SecurePort:         port,
-		ClientCAFile:       filepath.Join(dir, "pki", "ca.crt"),
-		TLSCertFile:        filepath.Join(dir, "pki", "apiserver.crt"),
-		TLSPrivateKeyFile:  filepath.Join(dir, "pki", "apiserver.key"),
-		MetricsBindAddress: "127.0.0.1:0",
-		DataDir:            filepath.Join(dir, "etcd"),
-		EtcdUnsafeNoFsync:  true,
-		Logger:             zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)),
-		Registerer:         reg,
-		Gatherer:           reg,
+		BindAddress:       "127.0.0.1",
+		SecurePort:        port,
+		ClientCAFile:      filepath.Join(dir, "pki", "ca.crt"),
+		TLSCertFile:       filepath.Join(dir, "pki", "apiserver.crt"),
+		TLSPrivateKeyFile: filepath.Join(dir, "pki", "apiserver.key"),
+		// The identity the apiserver shows kubelets when it proxies logs
+		// and exec.
+		KubeletClientCertFile: filepath.Join(dir, "pki", "apiserver-kubelet-client.crt"),
+		KubeletClientKeyFile:  filepath.Join(dir, "pki", "apiserver-kubelet-client.key"),
+		MetricsBindAddress:    "127.0.0.1:0",
+		DataDir:               filepath.Join(dir, "etcd"),
+		EtcdUnsafeNoFsync:     true,
+		Logger:                zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)),
+		Registerer:            reg,
+		Gatherer:              reg,
 	}
 	srv, err := apiserver.New(cfg)
 	if err != nil {
