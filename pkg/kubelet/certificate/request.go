@@ -5,7 +5,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -68,7 +68,8 @@ func (r *requester) defaults() {
 
 // digestedName is a request name derived from what is asked for (key,
 // subject, usages), as the kubelet's bootstrap names its request
-// "node-csr-<digest>": a restarted kubelet asking again with the same key
+// "node-csr-<digest>" (in lower-case hex: names are DNS subdomains here): a
+// restarted kubelet asking again with the same key
 // finds its request instead of making another.
 func digestedName(der []byte, usages []string) string {
 	h := sha256.New()
@@ -77,7 +78,7 @@ func digestedName(der []byte, usages []string) string {
 		h.Write([]byte{0})
 		h.Write([]byte(u))
 	}
-	return "node-csr-" + base64.RawURLEncoding.EncodeToString(h.Sum(nil))[:32]
+	return "node-csr-" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // request asks for a certificate for key and returns its PEM once it is

@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,6 +179,20 @@ func discoverOnce(ctx context.Context, cfg DiscoveryConfig, host string) (*Disco
 	return &DiscoveryResult{Server: "https://" + cfg.Endpoint, CAPEM: caPEM, CA: certs[0]}, nil
 }
 
+// kubeletPort is the port of the kubelet's server: --port among the extra
+// kubelet flags, else Kubernetes' 10250; not positive when it is off.
+func kubeletPort(args []string) int {
+	port := portKubelet
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--port="); ok {
+			if p, err := strconv.Atoi(v); err == nil {
+				port = p
+			}
+		}
+	}
+	return port
+}
+
 // clusterInfo reads cluster-info through the Discovery service, without
 // credentials.
 func clusterInfo(ctx context.Context, endpoint string, tlsCfg *tls.Config) (*v1.ConfigMap, error) {
@@ -284,7 +300,13 @@ func runJoin(ctx context.Context, out io.Writer, e env, o *joinOptions, endpoint
 	printf("[preflight] Running pre-flight checks")
 	checks := []check{fileAvailableCheck(kubeletConf), fileAvailableCheck(bootConf), fileAvailableCheck(caFile), dirWritableCheck(o.kubeconfigDir)}
 	if o.startKubelet {
-		checks = append(checks, portCheck(e, portKubelet), criCheck(e, o.criSocket), dirWritableCheck(o.kubeletDir))
+		if port := kubeletPort(o.kubeletArgs); port > 0 {
+			checks = append(checks, portCheck(e, port))
+		}
+		if !slices.Contains(o.kubeletArgs, "--runtime=hollow") {
+			checks = append(checks, criCheck(e, o.criSocket))
+		}
+		checks = append(checks, dirWritableCheck(o.kubeletDir))
 	}
 	if err := runChecks(ctx, printf, ignore, checks); err != nil {
 		return fmt.Errorf("error execution phase preflight: %w", err)
