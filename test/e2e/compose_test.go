@@ -305,7 +305,7 @@ func (c *composeCluster) testPrometheus(t *testing.T) {
 // that succeeded is in the cluster afterwards, the cluster keeps serving, and
 // etcd-2 rejoins and catches up once started again.
 func (c *composeCluster) testEtcdMemberDown(t *testing.T) {
-	const total, workers, stopAfter = 200, 8, 50
+	const total, workers, stopAfter = 200, 8, 40
 	var (
 		created   [total]atomic.Bool
 		failures  [total]atomic.Value

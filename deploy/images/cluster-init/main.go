@@ -43,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"minik8s/pkg/pki"
 )
 
 func main() {
@@ -268,30 +270,37 @@ func waitControlPlane(ctx context.Context, o *options, m *minictl, out io.Writer
 // joinRE is what `minictl token create --print-join-command` prints.
 var joinRE = regexp.MustCompile(`^minictl join (\S+) --token ([a-z0-9]{6})\.([a-z0-9]{16}) --discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})$`)
 
-// bootstrapToken runs the bootstrap-token phase and writes the join command
-// for the nodes. A join command whose token the cluster still lists is kept,
-// so running init again creates no second token.
+// bootstrapToken runs the bootstrap-token phase (the token's Secret and the
+// signed cluster-info ConfigMap) with a token generated here, and writes
+// the join command that kubeadm init prints at its end: the endpoint of the
+// services, the token and the hash of the cluster CA. A join command whose
+// token the cluster still lists is kept, so running init again creates no
+// second token.
 func bootstrapToken(ctx context.Context, o *options, m *minictl, out io.Writer) error {
-	kc := []string{"--kubeconfig", o.clusterAdmin()}
 	if b, err := os.ReadFile(o.joinFile()); err == nil {
 		if g := joinRE.FindStringSubmatch(strings.TrimSpace(string(b))); g != nil {
-			list, err := m.output(ctx, append([]string{"token", "list"}, kc...)...)
+			list, err := m.output(ctx, "token", "list", "--kubeconfig", o.clusterAdmin())
 			if err == nil && bytes.Contains(list, []byte(g[2]+".")) {
 				fmt.Fprintf(out, "[bootstrap-token] Using the existing token %s.<hidden> of %q\n", g[2], o.joinFile())
 				return nil
 			}
 		}
 	}
-	if err := m.run(ctx, append([]string{"init", "phase", "bootstrap-token"}, kc...)...); err != nil {
+	token, err := pki.GenerateToken()
+	if err != nil {
 		return err
 	}
-	b, err := m.output(ctx, append([]string{"token", "create", "--print-join-command"}, kc...)...)
-	if err != nil {
-		return fmt.Errorf("token create: %w: %s", err, bytes.TrimSpace(b))
+	if err := m.run(ctx, append([]string{"init", "phase", "bootstrap-token", "--token", token,
+		"--kubeconfig-dir", o.clusterDir(), "--control-plane-endpoint", o.endpoint}, o.certFlags(o.controlPlane)...)...); err != nil {
+		return err
 	}
-	line := strings.TrimSpace(string(b))
+	cas, err := pki.ReadCertFile(filepath.Join(o.pkiDir(), "ca.crt"))
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("minictl join %s --token %s --discovery-token-ca-cert-hash %s", o.endpoint, token, pki.CAHash(cas[0]))
 	if !joinRE.MatchString(line) {
-		return fmt.Errorf("token create printed %q, not a join command", line)
+		return fmt.Errorf("the join command %q is malformed", line)
 	}
 	tmp := o.joinFile() + ".tmp"
 	if err := os.WriteFile(tmp, []byte(line+"\n"), 0o600); err != nil {
@@ -300,7 +309,8 @@ func bootstrapToken(ctx context.Context, o *options, m *minictl, out io.Writer) 
 	if err := os.Rename(tmp, o.joinFile()); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "[bootstrap-token] The nodes join with the command in %q\n", o.joinFile())
+	fmt.Fprintf(out, "[bootstrap-token] The nodes join with the command in %q:\n\n  minictl join %s --token <hidden> --discovery-token-ca-cert-hash %s\n\n",
+		o.joinFile(), o.endpoint, pki.CAHash(cas[0]))
 	return nil
 }
 

@@ -134,7 +134,7 @@ func join(o *options, stdout io.Writer) error {
 	if len(fields) < 3 || fields[0] != "minictl" || fields[1] != "join" {
 		return fmt.Errorf("%s does not hold a join command", o.joinFile)
 	}
-	args := append(fields[1:], "--node-name", o.nodeName, "--kubeconfig-dir", o.dir)
+	args := append(fields[1:], "--node-name", o.nodeName, "--kubeconfig-dir", o.dir, "--kubelet-root-dir", o.dir)
 	deadline := time.Now().Add(o.joinTimeout)
 	for {
 		var out bytes.Buffer
