@@ -20,11 +20,12 @@
 //     spec.unschedulable, so the scheduler keeps pods away.
 //   - Taint eviction: a pod on a node with NoExecute taints it does not
 //     tolerate is deleted at once; one it tolerates for tolerationSeconds
-//     is deleted that long after the taint was added. Pods without a
-//     toleration for not-ready/unreachable get the default toleration
-//     (--default-not-ready-toleration-seconds and
-//     --default-unreachable-toleration-seconds, 300 s), as Kubernetes'
-//     DefaultTolerationSeconds admission would have given them.
+//     is deleted that long after the taint was added. The apiserver's
+//     DefaultTolerationSeconds admission gives every new pod 300 s for
+//     not-ready and unreachable; a pod that has no such toleration anyway
+//     (created before, or written without admission) is treated as having
+//     --default-not-ready-toleration-seconds and
+//     --default-unreachable-toleration-seconds (300 s).
 package nodelifecycle
 
 import (
