@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/apis/manifest"
 	"minik8s/pkg/apiserver"
 	"minik8s/pkg/client"
 	"minik8s/pkg/kubelet/config"
@@ -209,6 +211,23 @@ func TestBootstrapInitJoinRotate(t *testing.T) {
 			}
 			return nil
 		})
+		// Every flag of the control-plane manifests is a flag of our binaries.
+		for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+			data, err := os.ReadFile(filepath.Join(c.dir, "manifests", name+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := manifest.Decode(data)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			command := objs[0].(*v1.Pod).GetSpec().GetContainers()[0].GetCommand()
+			bin := filepath.Join(framework.Binaries(t), filepath.Base(command[0]))
+			out, err := exec.Command(bin, append(command[1:], "--help")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s %v: %v\n%s", bin, command[1:], err, out)
+			}
+		}
 		// kubelet.conf now takes the client certificate from the kubelet's
 		// directory, where it can be rotated.
 		kc, err := kubeconfig.Load(filepath.Join(c.dir, "kubelet.conf"))

@@ -3,7 +3,6 @@ package kubeadm
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -151,9 +150,9 @@ func (d *InitData) clusterClient() (clusterClient, error) {
 		d.client = &dryRunClient{d: d}
 		return d.client, nil
 	}
-	c, err := d.env.newClient(filepath.Join(d.KubeconfigDir, AdminKubeconfig))
+	c, err := d.env.newClient(d.adminKubeconfig())
 	if err != nil {
-		return nil, fmt.Errorf("client from %s: %w", AdminKubeconfig, err)
+		return nil, fmt.Errorf("client from %s: %w", d.adminKubeconfig(), err)
 	}
 	d.client = c
 	return c, nil
