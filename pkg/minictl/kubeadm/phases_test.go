@@ -327,7 +327,9 @@ func TestPreflight(t *testing.T) {
 	e := testEnv(t)
 	e.portInUse = func(p int) bool { return p == 6443 || p == 2379 }
 	e.numCPU = func() int { return 1 }
-	e.pingDocker = func(context.Context, string) error { return errdefs.Unavailable("dial unix /var/run/docker.sock: connect: no such file or directory") }
+	e.pingDocker = func(context.Context, string) error {
+		return errdefs.Unavailable("dial unix /var/run/docker.sock: connect: no such file or directory")
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "var-lib-etcd", "member"), 0o755); err != nil {
 		t.Fatal(err)
 	}
