@@ -40,6 +40,20 @@ compose() {
 	$COMPOSE -p "$project" -f "$root/docker-compose.yaml" "$@"
 }
 
+# check_owner refuses to touch a cluster that another checkout started:
+# container names are fixed, so one engine runs one minik8s cluster.
+check_owner() {
+	local dirs d
+	dirs="$(docker ps -a --filter "label=com.docker.compose.project=$project" \
+		--format '{{.Label "com.docker.compose.project.working_dir"}}' | sort -u)"
+	for d in $dirs; do
+		if [ "$d" != "$root" ]; then
+			echo "a minik8s cluster of $d runs on this Docker engine; run 'make down' there first" >&2
+			exit 1
+		fi
+	done
+}
+
 # nodes_ready prints nothing and succeeds when every node is Ready.
 nodes_ready() {
 	local out
@@ -69,6 +83,7 @@ up() {
 	[ -x "$minictl" ] || { echo "$minictl is missing: run 'make build'" >&2; exit 1; }
 	# Created by the user, so that Docker does not create it as root.
 	mkdir -p "$root/.minik8s"
+	check_owner
 	clear_foreign_pod_network
 	if ! compose up -d; then
 		echo "compose up failed; the init service said:" >&2
@@ -102,6 +117,7 @@ MSG
 }
 
 down() {
+	check_owner
 	# The kubelets first, so that they do not restart what is removed next.
 	compose stop --timeout 10 "${nodes[@]}" >/dev/null 2>&1 || true
 	local n ids

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +52,38 @@ func requireDocker(t *testing.T) {
 			t.Fatalf("the compose e2e tests need 'docker compose' or 'docker-compose': %v\n%s", err, out)
 		}
 	}
+}
+
+// lockCompose serializes the compose tests of every checkout on this
+// machine until the test ends: container names are fixed, so one Docker
+// engine runs one compose cluster at a time.
+func lockCompose(t *testing.T) {
+	t.Helper()
+	path := filepath.Join(os.TempDir(), "minik8s-compose-e2e.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	deadline := time.Now().Add(30 * time.Minute)
+	for logged := false; ; {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("lock %s: %v", path, err)
+		}
+		if !logged {
+			t.Logf("another compose test holds %s; waiting", path)
+			logged = true
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
 }
 
 // repoRoot is the repository root, two levels above this package.

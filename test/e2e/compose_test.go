@@ -31,6 +31,7 @@ import (
 func TestCompose(t *testing.T) {
 	requireDocker(t)
 	root := repoRoot(t)
+	lockCompose(t)
 	c := &composeCluster{
 		root:       root,
 		minictl:    filepath.Join(root, "bin", "minictl"),
