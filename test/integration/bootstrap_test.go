@@ -288,8 +288,10 @@ func TestBootstrapInitJoinRotate(t *testing.T) {
 		t.FailNow()
 	}
 
+	var node2Root string
 	t.Run("a second node joins through the kubelet binary", func(t *testing.T) {
 		root := filepath.Join(cluster.TempDir(), "kubelet")
+		node2Root = root
 		_, r := c.join(t, cluster, "node-2", c.token, c.hash, "--start-kubelet", "--kubelet-root-dir", root,
 			"--kubelet-arg=--runtime=hollow", "--kubelet-arg=--metrics-bind-address=", "--kubelet-arg=--port=-1",
 			"--kubelet-arg=--pod-cidr=10.2.2.0/24", "--kubelet-arg=--node-status-update-frequency=2s")
@@ -564,6 +566,15 @@ func TestBootstrapInitJoinRotate(t *testing.T) {
 		if err := framework.NodeReady(ctx, fresh, "node-1"); err != nil {
 			t.Errorf("a new connection with kubelet.conf after the rotation: %v", err)
 		}
+		// The kubelet binary (node-2, same lifetime) rotated its certificate
+		// too, through cmd/kubelet's rotation manager.
+		framework.Eventually(t, certLifetime, "node-2 rotates its certificate", func() error {
+			stored, err := filepath.Glob(filepath.Join(node2Root, "pki", "kubelet-client-2*.pem"))
+			if err != nil || len(stored) < 2 {
+				return fmt.Errorf("stored certificates %v (%v)", stored, err)
+			}
+			return framework.NodeReady(ctx, c.admin, "node-2")
+		})
 		// The pod kept running.
 		if got, err := c.admin.Pods().Get(ctx, "default", "on-node-1"); err != nil || got.GetStatus().GetPhase() != "Running" {
 			t.Errorf("on-node-1 after the rotation: %v %v", got.GetStatus().GetPhase(), err)
