@@ -94,7 +94,7 @@ func New(cfg Config) (*Controller, error) {
 		cfg:     cfg,
 		lg:      lg,
 		nodes:   cfg.Nodes.Lister(),
-		queue:   workqueue.New(workqueue.Config[string]{Name: "node_ipam", Clock: cfg.Clock, Metrics: cfg.Metrics}),
+		queue:   workqueue.New(workqueue.Config[string]{Name: "cidrallocator_node", Clock: cfg.Clock, Metrics: cfg.Metrics}),
 		rec:     rec,
 		set:     set,
 		pending: map[string]netip.Prefix{},

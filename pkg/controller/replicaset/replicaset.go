@@ -635,16 +635,30 @@ func removeCondition(conds []*v1.Condition, typ string) []*v1.Condition {
 	return out
 }
 
-// updateStatus writes status unless rs already has it.
+// statusUpdateRetries is how often a status write that conflicts is
+// retried on a freshly read ReplicaSet (Kubernetes' value).
+const statusUpdateRetries = 1
+
+// updateStatus writes status unless rs already has it. A conflict (the
+// Deployment controller scaled rs meanwhile) is retried on the current
+// object: the status describes the pods, not the spec.
 func (c *Controller) updateStatus(ctx context.Context, rs *v1.ReplicaSet, status *v1.ReplicaSetStatus) (*v1.ReplicaSet, error) {
-	if proto.Equal(rs.GetStatus(), status) {
-		return rs, nil
+	for attempt := 0; ; attempt++ {
+		if proto.Equal(rs.GetStatus(), status) {
+			return rs, nil
+		}
+		next := proto.Clone(rs).(*v1.ReplicaSet)
+		next.Status = status
+		out, err := c.cfg.RSClient.UpdateStatus(ctx, next)
+		if err == nil {
+			return out, nil
+		}
+		if !errdefs.IsConflict(err) || attempt >= statusUpdateRetries {
+			return nil, fmt.Errorf("update status of replicaset %s: %w", apis.Key(rs), err)
+		}
+		md := rs.GetMetadata()
+		if rs, err = c.cfg.RSClient.Get(ctx, md.GetNamespace(), md.GetName()); err != nil {
+			return nil, fmt.Errorf("update status of replicaset %s: %w", apis.Key(next), err)
+		}
 	}
-	next := proto.Clone(rs).(*v1.ReplicaSet)
-	next.Status = status
-	out, err := c.cfg.RSClient.UpdateStatus(ctx, next)
-	if err != nil {
-		return nil, fmt.Errorf("update status of replicaset %s: %w", apis.Key(rs), err)
-	}
-	return out, nil
 }

@@ -421,3 +421,21 @@ func TestDeletedReplicaSetForgetsExpectations(t *testing.T) {
 		t.Fatalf("actions %v", got)
 	}
 }
+
+func TestStatusConflictIsRetriedOnTheCurrentObject(t *testing.T) {
+	web := rs("web", 1)
+	e := newEnv(t, []*v1.ReplicaSet{web}, []*v1.Pod{controllertest.ReadyPod(pod("a", "web", web), t0)})
+	// Someone (the Deployment controller) scales the ReplicaSet; the cache
+	// has not seen it yet.
+	scaled := rs("web", 1)
+	scaled.Metadata.Annotations = map[string]string{"deployment.kubernetes.io/desired-replicas": "1"}
+	e.rsAPI.Put(scaled)
+	e.sync(t, "default/web")
+	got := e.rsAPI.Objects()[0]
+	if got.GetStatus().GetReadyReplicas() != 1 || got.GetMetadata().GetAnnotations()["deployment.kubernetes.io/desired-replicas"] != "1" {
+		t.Fatalf("replicaset %v, want the status written onto the current object", got)
+	}
+	if got := e.rsAPI.Actions(); !slices.Equal(got, []string{"updateStatus default/web", "updateStatus default/web"}) {
+		t.Fatalf("actions %v, want a conflict and a retry", got)
+	}
+}
