@@ -21,6 +21,7 @@ export MINIK8S_OWNER="${MINIK8S_OWNER:-$(id -u):$(id -g)}"
 project=minik8s
 pods_net="${MINIK8S_POD_NETWORK:-minik8s-pods}"
 nodes=(node-1 node-2)
+services=(etcd-1 etcd-2 etcd-3 apiserver scheduler controller-manager "${nodes[@]}")
 kubeconfig="$root/.minik8s/admin.conf"
 minictl="$root/bin/minictl"
 
@@ -54,9 +55,13 @@ check_owner() {
 	done
 }
 
-# nodes_ready prints nothing and succeeds when every node is Ready.
+# nodes_ready prints nothing and succeeds when every service is healthy and
+# every node is Ready.
 nodes_ready() {
-	local out
+	local out s
+	for s in "${services[@]}"; do
+		[ "$(docker inspect --format '{{.State.Health.Status}}' "$s" 2>/dev/null)" = healthy ] || return 1
+	done
 	out="$("$minictl" --kubeconfig "$kubeconfig" --request-timeout 5s get nodes 2>/dev/null)" || return 1
 	for n in "${nodes[@]}"; do
 		awk -v n="$n" '$1 == n && $2 == "Ready" { found = 1 } END { exit !found }' <<<"$out" || return 1
@@ -91,12 +96,12 @@ up() {
 		exit 1
 	fi
 	local timeout="${UP_TIMEOUT:-240}" start=$SECONDS
-	echo "Waiting for ${nodes[*]} to be Ready (up to ${timeout}s) ..."
+	echo "Waiting for every service to be healthy and ${nodes[*]} to be Ready (up to ${timeout}s) ..."
 	until nodes_ready; do
 		if (( SECONDS - start > timeout )); then
 			echo "the nodes are not Ready after ${timeout}s:" >&2
 			"$minictl" --kubeconfig "$kubeconfig" get nodes >&2 || true
-			compose ps >&2 || true
+			docker ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}\t{{.Status}}' >&2 || true
 			for n in "${nodes[@]}"; do compose logs --tail 30 "$n" >&2 || true; done
 			exit 1
 		fi
