@@ -278,7 +278,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		LeaseDuration: m.cfg.LeaseDuration,
 		RenewDeadline: m.cfg.RenewDeadline,
 		RetryPeriod:   m.cfg.RetryPeriod,
-		Logger:        m.lg.Named("leaderelection"),
+		// The controllers have stopped when Run's context ends, so a
+		// clean shutdown hands the lease over at once.
+		ReleaseOnCancel: true,
+		Logger:          m.lg.Named("leaderelection"),
 		Callbacks: leaderelection.Callbacks{
 			OnStartedLeading: func(lctx context.Context) {
 				m.leadOnce.Do(func() { close(m.leading) })
