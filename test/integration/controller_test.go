@@ -652,4 +652,15 @@ func TestControllerManagerRestartMidRollout(t *testing.T) {
 	if h := lease.GetSpec().GetHolderIdentity(); h == firstLeader || h == "" {
 		t.Fatalf("lease holder %q after the restart, want a new identity (was %q)", h, firstLeader)
 	}
+	// SIGTERM: a clean exit that gives the lease up.
+	if err := c.cm.Stop(); err != nil {
+		t.Fatalf("controller-manager exit after SIGTERM: %v", err)
+	}
+	lease, err = c.admin.Leases().Get(ctx, "kube-system", "kube-controller-manager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.GetSpec().GetHolderIdentity(); h != "" {
+		t.Fatalf("lease still held by %q after a clean shutdown", h)
+	}
 }
