@@ -12,10 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"minik8s/pkg/apiserver"
+	"minik8s/pkg/logs"
 )
 
 func main() {
@@ -44,7 +43,7 @@ HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lg, err := newLogger(logFormat, verbosity)
+			lg, err := logs.New(logFormat, verbosity)
 			if err != nil {
 				return err
 			}
@@ -93,27 +92,6 @@ HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", apiserver.DefaultRequestTimeout, "deadline of calls that carry none")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", apiserver.DefaultShutdownTimeout, "how long in-flight calls may run on after SIGTERM")
 	f.StringVar(&logFormat, "log-format", "console", "log format: json or console")
-	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 0 info, 3 and more also every request (debug)")
+	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 0 info; 2 and more also debug (every request)")
 	return cmd
-}
-
-// newLogger builds the process logger from the logging flags.
-func newLogger(format string, v int) (*zap.Logger, error) {
-	level := zapcore.InfoLevel
-	if v >= 3 {
-		level = zapcore.DebugLevel
-	}
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder
-	switch format {
-	case "json":
-		enc = zapcore.NewJSONEncoder(encCfg)
-	case "console", "text":
-		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
-		enc = zapcore.NewConsoleEncoder(encCfg)
-	default:
-		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }

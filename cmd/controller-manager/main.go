@@ -12,10 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"minik8s/pkg/controller/manager"
+	"minik8s/pkg/logs"
 )
 
 func main() {
@@ -39,7 +38,7 @@ Metrics and /healthz are served over plain HTTP on --metrics-bind-address.`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lg, err := newLogger(opts.LogFormat, opts.Verbosity)
+			lg, err := logs.New(opts.LogFormat, opts.Verbosity)
 			if err != nil {
 				return err
 			}
@@ -63,25 +62,4 @@ Metrics and /healthz are served over plain HTTP on --metrics-bind-address.`,
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
-}
-
-// newLogger builds the process logger from the logging flags.
-func newLogger(format string, v int) (*zap.Logger, error) {
-	level := zapcore.InfoLevel
-	if v >= 3 {
-		level = zapcore.DebugLevel
-	}
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder
-	switch format {
-	case "json":
-		enc = zapcore.NewJSONEncoder(encCfg)
-	case "console", "text":
-		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
-		enc = zapcore.NewConsoleEncoder(encCfg)
-	default:
-		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 
 	"minik8s/pkg/client"
@@ -26,6 +25,7 @@ import (
 	"minik8s/pkg/kubelet/runtime"
 	"minik8s/pkg/kubelet/runtime/docker"
 	"minik8s/pkg/kubelet/runtime/hollow"
+	"minik8s/pkg/logs"
 )
 
 func main() {
@@ -63,7 +63,7 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lg, err := newLogger(o.logFormat, o.verbosity)
+			lg, err := logs.New(o.logFormat, o.verbosity)
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 	f.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
 	f.DurationVar(&cfg.NodeStatusUpdateFrequency, "node-status-update-frequency", nodestatus.DefaultStatusUpdateFrequency, "how often the node's status is posted")
 	f.StringVar(&o.logFormat, "log-format", "console", "log format: json or console")
-	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 info, 3 and more debug")
+	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 info; 2 and more also debug")
 	return cmd
 }
 
@@ -207,25 +207,4 @@ func clientCertificateManager(cfg *kubelet.Config, o *options, reg prometheus.Re
 	return certificate.NewManager(certificate.ManagerConfig{
 		NodeName: cfg.NodeName, CertDir: certDir, CSRs: cfg.Client.CSRs(), Registerer: reg, Logger: lg,
 	})
-}
-
-// newLogger builds the process logger from the logging flags.
-func newLogger(format string, v int) (*zap.Logger, error) {
-	level := zapcore.InfoLevel
-	if v >= 3 {
-		level = zapcore.DebugLevel
-	}
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder
-	switch format {
-	case "json":
-		enc = zapcore.NewJSONEncoder(encCfg)
-	case "console", "text":
-		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
-		enc = zapcore.NewConsoleEncoder(encCfg)
-	default:
-		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }

@@ -12,11 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"minik8s/pkg/client"
 	"minik8s/pkg/client/leaderelection"
+	"minik8s/pkg/logs"
 	"minik8s/pkg/scheduler"
 )
 
@@ -49,7 +48,7 @@ served over plain HTTP on --metrics-bind-address.`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lg, err := newLogger(logFormat, verbosity)
+			lg, err := logs.New(logFormat, verbosity)
 			if err != nil {
 				return err
 			}
@@ -111,25 +110,4 @@ served over plain HTTP on --metrics-bind-address.`,
 	f.StringVar(&logFormat, "log-format", "console", "log format: json or console")
 	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 0 info, 2 and more also every pod (debug)")
 	return cmd
-}
-
-// newLogger builds the process logger from the logging flags.
-func newLogger(format string, v int) (*zap.Logger, error) {
-	level := zapcore.InfoLevel
-	if v >= 2 {
-		level = zapcore.DebugLevel
-	}
-	encCfg := zap.NewProductionEncoderConfig()
-	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
-	var enc zapcore.Encoder
-	switch format {
-	case "json":
-		enc = zapcore.NewJSONEncoder(encCfg)
-	case "console", "text":
-		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
-		enc = zapcore.NewConsoleEncoder(encCfg)
-	default:
-		return nil, fmt.Errorf("--log-format %q: must be json or console", format)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level), zap.ErrorOutput(zapcore.Lock(os.Stderr))), nil
 }
