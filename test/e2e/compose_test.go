@@ -120,6 +120,16 @@ func (c *composeCluster) testCluster(t *testing.T) {
 			t.Errorf("%s mounts the Docker socket: %v", s, hasSocket)
 		}
 	}
+	// init ran twice (two make up) and kept its one token.
+	tokens := 0
+	for _, line := range strings.Split(c.run(t, "token", "list"), "\n") {
+		if len(line) > 24 && line[6] == '.' && line[23] == ' ' {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("token list shows %d tokens after two make up, want 1", tokens)
+	}
 	// The nodes joined with the bootstrap token: their bootstrap kubeconfig
 	// is there and the kubelet obtained its own certificate.
 	for _, n := range composeNodes {
