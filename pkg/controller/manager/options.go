@@ -119,7 +119,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.EnableGarbageCollector, "enable-garbage-collector", o.EnableGarbageCollector, "Enables the generic garbage collector.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "host:port for plain-HTTP /metrics and /healthz (port 0 picks a free one).")
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "Log format: json or console.")
-	fs.IntVarP(&o.Verbosity, "v", "v", o.Verbosity, "Log verbosity: 0 info, 3 and more also debug.")
+	fs.IntVarP(&o.Verbosity, "v", "v", o.Verbosity, "log verbosity: 0 info; 2 and more also debug")
 }
 
 // Config turns the options into a Config (without logger and registry,
