@@ -7,7 +7,7 @@ PROTO_DIR := api/proto
 PROTO_FILES := $(wildcard $(PROTO_DIR)/minik8s/v1/*.proto)
 LDFLAGS := -s -w
 
-.PHONY: all build images proto proto-check fmt-check vet unit integration e2e test bench bench-apiserver bench-scheduler bench-kubelet run clean help
+.PHONY: all build images docs docs-check proto proto-check fmt-check vet unit integration e2e test bench bench-apiserver bench-scheduler bench-kubelet run clean help
 
 all: build
 
@@ -36,6 +36,15 @@ proto-check: ## fail when the committed generated code is stale
 	  echo "generated protobuf code is stale: run 'make proto' and commit"; diff -r $$tmp/before $(PROTO_DIR) | head -20; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp; echo "proto: generated code is fresh"
 
+docs: build ## regenerate docs/cli from every binary's --help
+	hack/gen-cli-docs.sh
+
+docs-check: build ## fail when docs/cli is stale
+	@tmp=$$(mktemp -d); hack/gen-cli-docs.sh $$tmp; \
+	if ! diff -r $$tmp docs/cli >/dev/null; then \
+	  echo "docs/cli is stale: run 'make docs' and commit"; diff -r $$tmp docs/cli | head -20; rm -rf $$tmp; exit 1; fi; \
+	rm -rf $$tmp; echo "docs: generated flag reference is fresh"
+
 fmt-check: ## fail on unformatted Go files
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi; echo "gofmt: ok"
@@ -52,7 +61,7 @@ integration: build ## integration tests: in-process apiserver on embedded etcd, 
 e2e: build images ## end-to-end tests against the real Docker engine
 	MINIK8S_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 40m ./test/e2e/...
 
-test: fmt-check vet proto-check unit integration e2e ## every test (what CI runs)
+test: fmt-check vet proto-check docs-check unit integration e2e ## every test (what CI runs)
 
 BENCH_RUN = $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 40m
 BENCH_FILTER = grep -E '^(BENCH|ok|FAIL|---|panic)'
