@@ -74,14 +74,24 @@ clear_foreign_pod_network() {
 	local label
 	label="$(docker network inspect "$pods_net" --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null)" || return 0
 	[ "$label" = "$project" ] && return 0
-	if [ -n "$(docker network inspect "$pods_net" --format '{{range .Containers}}{{.Name}} {{end}}')" ]; then
-		echo "the Docker network $pods_net exists, is not the cluster's and has containers attached:" >&2
-		docker network inspect "$pods_net" --format '{{range .Containers}}  {{.Name}}{{"\n"}}{{end}}' >&2
+	if ! docker network rm "$pods_net" >/dev/null 2>&1; then
+		echo "the Docker network $pods_net exists, is not the cluster's and is in use by:" >&2
+		docker ps -a --filter "network=$pods_net" --format '  {{.Names}} ({{.Status}})' >&2
 		echo "remove them (docker rm -f ...) and run 'make up' again, or give the cluster another" >&2
 		echo "pod network (MINIK8S_POD_NETWORK, MINIK8S_POD_NETWORK_CIDR, ...: see docker-compose.yaml)" >&2
 		exit 1
 	fi
-	docker network rm "$pods_net" >/dev/null
+}
+
+# leftovers prints what of the cluster is still on the engine.
+leftovers() {
+	docker ps -aq --filter "label=com.docker.compose.project=$project" | sed 's/^/container /'
+	local n
+	for n in "${nodes[@]}"; do
+		docker ps -aq --filter "label=minik8s.io/node=$n" | sed 's/^/container /'
+	done
+	docker volume ls -q --filter "label=com.docker.compose.project=$project" | sed 's/^/volume /'
+	docker network ls -q --filter "label=com.docker.compose.project=$project" | sed 's/^/network /'
 }
 
 up() {
@@ -133,10 +143,16 @@ down() {
 			docker rm -f -v $ids >/dev/null
 		fi
 	done
-	compose --profile monitoring down -v --remove-orphans --timeout 10
-	if docker network inspect "$pods_net" >/dev/null 2>&1 &&
-		[ -z "$(docker network inspect "$pods_net" --format '{{range .Containers}}{{.Name}}{{end}}')" ]; then
-		docker network rm "$pods_net" >/dev/null
+	# compose also tries to remove a pod network of the same name that is
+	# not the cluster's (and fails while others use it): what counts is that
+	# nothing of the cluster is left.
+	compose --profile monitoring down -v --remove-orphans --timeout 10 || true
+	local left
+	left="$(leftovers)"
+	if [ -n "$left" ]; then
+		echo "make down left behind:" >&2
+		echo "$left" >&2
+		exit 1
 	fi
 	# What init wrote (.minik8s/local of `make run` stays).
 	local generated=(pki cluster etcd join nodes admin.conf) paths=() f

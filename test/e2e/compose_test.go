@@ -577,14 +577,15 @@ func (c *composeCluster) checkNothingLeft(t *testing.T) {
 			left = append(left, "container "+name)
 		}
 	}
-	podNetwork := "minik8s-pods"
-	if n := os.Getenv("MINIK8S_POD_NETWORK"); n != "" {
-		podNetwork = n
-	}
-	for _, n := range []string{"minik8s", "minik8s-etcd", podNetwork} {
+	for _, n := range []string{"minik8s", "minik8s-etcd"} {
 		if exec.Command("docker", "network", "inspect", n).Run() == nil {
 			left = append(left, "network "+n)
 		}
+	}
+	// The pod network by its label: a network of the same name that other
+	// kubelets on this engine created is not the cluster's.
+	if nets := c.docker(t, "network", "ls", "-q", "--filter", "label=com.docker.compose.project=minik8s"); nets != "" {
+		left = append(left, "networks "+nets)
 	}
 	for _, v := range []string{"minik8s-etcd-1", "minik8s-etcd-2", "minik8s-etcd-3"} {
 		if exec.Command("docker", "volume", "inspect", v).Run() == nil {
