@@ -61,7 +61,14 @@ for name in "${images[@]}"; do
 			-o "$ctx/$name" "./deploy/images/$name")
 	fi
 	cp "$here/$name/Dockerfile" "$ctx/Dockerfile"
-	if ! out="$("$DOCKER" build --quiet --tag "$tag" "$ctx" 2>&1)"; then
+	# The builds are reproducible: an image whose context hash label matches
+	# is up to date, and rebuilding it would only cost time.
+	hash="$(cd "$ctx" && sha256sum -- * | sha256sum | cut -d' ' -f1)"
+	if [ "$("$DOCKER" image inspect --format '{{index .Config.Labels "minik8s.io/context-hash"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
+		echo "up to date $tag"
+		continue
+	fi
+	if ! out="$("$DOCKER" build --quiet --label "minik8s.io/context-hash=$hash" --tag "$tag" "$ctx" 2>&1)"; then
 		echo "$out" >&2
 		exit 1
 	fi
