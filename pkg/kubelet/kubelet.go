@@ -296,7 +296,12 @@ func New(cfg Config) (*Kubelet, error) {
 		lw := informer.NewListWatch(cfg.Client.Pods(), client.ListOptions{FieldSelector: "spec.nodeName=" + cfg.NodeName})
 		k.informer = informer.New(lw, 0, informer.WithLogger(lg), informer.WithName("pods"), informer.WithBackoff(500*time.Millisecond, 5*time.Second))
 		k.informer.AddEventHandler(informer.HandlerFuncs[*v1.Pod]{
-			AddFunc:    func(p *v1.Pod) { k.wake(k.pods.setAPI(p)...) },
+			AddFunc: func(p *v1.Pod) {
+				if !config.IsMirror(p) {
+					k.state(p.GetMetadata().GetUid()) // seen now: the start latency counts from here
+				}
+				k.wake(k.pods.setAPI(p)...)
+			},
 			UpdateFunc: func(_, p *v1.Pod) { k.wake(k.pods.setAPI(p)...) },
 			DeleteFunc: func(obj any) { k.wake(k.pods.deleteAPI(obj)...) },
 		})

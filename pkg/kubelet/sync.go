@@ -36,6 +36,38 @@ type podState struct {
 	lastRV string
 	// last is the last desired pod seen, for the cleanup after it is gone.
 	last *v1.Pod
+	// trace marks the steps of the pod's first start, for the debug log
+	// "Pod started"; nil once logged.
+	trace []traceMark
+}
+
+// traceMark is a step of a pod's first start and when it happened.
+type traceMark struct {
+	step string
+	at   time.Time
+}
+
+// mark notes that the pod's first start passed step now.
+func (ps *podState) mark(step string, at time.Time) {
+	if ps.started {
+		return
+	}
+	for i := range ps.trace {
+		if ps.trace[i].step == step {
+			ps.trace[i].at = at // of a pod's containers, the last one counts
+			return
+		}
+	}
+	ps.trace = append(ps.trace, traceMark{step: step, at: at})
+}
+
+// traceFields are the trace's steps as durations since the pod was seen.
+func (ps *podState) traceFields() []zap.Field {
+	fields := []zap.Field{zap.Time("seen", ps.firstSeen)}
+	for _, m := range ps.trace {
+		fields = append(fields, zap.Duration(m.step, m.at.Sub(ps.firstSeen)))
+	}
+	return fields
 }
 
 func (k *Kubelet) state(uid string) *podState {
@@ -90,6 +122,9 @@ func (k *Kubelet) syncPod(ctx context.Context, uid string) (podworkers.Outcome, 
 			st.lastRV = "static"
 		}
 	}
+	if desired {
+		st.mark("syncStarted", start)
+	}
 	lg := k.lg.With(zap.String("podUID", uid))
 	if p := st.last; p != nil {
 		lg = lg.With(zap.String("pod", apis.Key(p)))
@@ -125,7 +160,7 @@ func (k *Kubelet) syncPod(ctx context.Context, uid string) (podworkers.Outcome, 
 		res = podsync.Compute(in)
 		st.sync = res.State
 		if desired && res.Status != nil {
-			k.setStatus(pod, apiPod, target, res.Status, st)
+			k.setStatus(lg, pod, apiPod, target, res.Status, st)
 			k.syncProbes(uid, pod, cts, res.Status)
 		}
 		if !anySandboxReady(sbs) {
@@ -195,9 +230,14 @@ func (k *Kubelet) podForCompute(pod *v1.Pod) (*v1.Pod, *v1.Pod, status.Target) {
 
 // setStatus hands a computed status to the status manager and observes
 // the pod's start latency.
-func (k *Kubelet) setStatus(pod, apiPod *v1.Pod, target status.Target, st *v1.PodStatus, ps *podState) {
+func (k *Kubelet) setStatus(lg *zap.Logger, pod, apiPod *v1.Pod, target status.Target, st *v1.PodStatus, ps *podState) {
 	if !ps.started && st.GetPhase() == podsync.PhaseRunning && allRunning(st) {
+		ps.mark("running", k.clk.Now())
+		if ce := lg.Check(zap.DebugLevel, "Pod started"); ce != nil {
+			ce.Write(ps.traceFields()...)
+		}
 		ps.started = true
+		ps.trace = nil
 		k.metrics.ObservePodStart(k.clk.Since(ps.firstSeen))
 	}
 	if k.statuses == nil || target.UID == "" {
@@ -298,7 +338,7 @@ func (k *Kubelet) act(ctx context.Context, pod *v1.Pod, uid string, actions []po
 				k.index.remove(uid, a.SandboxID, true)
 			}
 		case podsync.CreateSandbox:
-			err = k.createSandbox(ctx, pod, a)
+			err = k.createSandbox(ctx, pod, a, ps)
 		case podsync.StartContainer:
 			err = k.startContainer(ctx, pod, a, ps)
 		}
@@ -327,7 +367,7 @@ func (k *Kubelet) killAll(ctx context.Context, pod *v1.Pod, kills []podsync.Acti
 	return errors.Join(errs...)
 }
 
-func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Action) error {
+func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Action, ps *podState) error {
 	uid := pod.GetMetadata().GetUid()
 	if err := k.makeVolumes(pod); err != nil {
 		return err
@@ -357,6 +397,7 @@ func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Acti
 		id, err := k.rt.CreateSandbox(ctx, podsync.SandboxSpec(pod, a.Attempt, ip))
 		if err == nil {
 			k.index.add(podsync.PodRef(pod), id, true)
+			ps.mark("sandboxCreated", k.clk.Now())
 			return nil
 		}
 		if alloc != nil && errdefs.IsAlreadyExists(err) && strings.Contains(strings.ToLower(err.Error()), "address") && attempt < 5 {
@@ -444,6 +485,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Act
 		return nil
 	}
 	k.index.add(podsync.PodRef(pod), id, false)
+	ps.mark("containerCreated", k.clk.Now())
 	k.event(pod, "Normal", "Created", fmt.Sprintf("Created container %s", a.Name))
 	if err := k.rt.StartContainer(ctx, id); err != nil {
 		if errdefs.IsUnavailable(err) || ctx.Err() != nil {
@@ -453,6 +495,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Act
 		k.event(pod, "Warning", "Failed", fmt.Sprintf("Error: %v", err))
 		return nil
 	}
+	ps.mark("containerStarted", k.clk.Now())
 	k.event(pod, "Normal", "Started", fmt.Sprintf("Started container %s", a.Name))
 	return nil
 }

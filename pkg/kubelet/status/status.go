@@ -59,6 +59,7 @@ type Config struct {
 type entry struct {
 	target    Target
 	status    *v1.PodStatus // normalised
+	setAt     time.Time     // when status was set
 	written   bool          // status is at the apiserver
 	rv        string        // resourceVersion of our last successful write
 	retry     time.Duration // next retry backoff
@@ -177,7 +178,7 @@ func (m *Manager) SetPodStatus(target Target, current *v1.Pod, st *v1.PodStatus)
 	if e.status != nil && proto.Equal(e.status, norm) {
 		return // unchanged: already written or queued
 	}
-	e.status, e.written = norm, false
+	e.status, e.written, e.setAt = norm, false, m.clk.Now()
 	m.enqueueLocked(target.UID)
 }
 
@@ -302,10 +303,17 @@ func (m *Manager) write(ctx context.Context, uid string) {
 		m.mu.Unlock()
 		return
 	}
-	target, st, rv := e.target, e.status, e.rv
+	target, st, rv, setAt := e.target, e.status, e.rv, e.setAt
 	m.mu.Unlock()
 
+	start := m.clk.Now()
 	newRV, err := m.update(ctx, target, st, rv)
+	if err == nil {
+		if ce := m.lg.Check(zap.DebugLevel, "Wrote pod status"); ce != nil {
+			ce.Write(zap.String("pod", target.Namespace+"/"+target.Name), zap.String("phase", st.GetPhase()),
+				zap.Duration("queued", start.Sub(setAt)), zap.Duration("took", m.clk.Since(start)))
+		}
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -19,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/client"
+	"minik8s/pkg/kubelet"
 	"minik8s/test/integration/framework"
 )
 
@@ -28,13 +32,107 @@ const pods = 50
 
 func BenchmarkPodStartup(b *testing.B) {
 	for range b.N {
-		podStart, floor := run(b)
+		podStart, floor, steps := run(b)
 		b.ReportMetric(float64(pct(podStart, 50).Microseconds())/1000, "pod_start_p50_ms")
 		fmt.Printf("BENCH pod_start_p50 %.1f ms\n", ms(pct(podStart, 50)))
 		fmt.Printf("BENCH pod_start_p99 %.1f ms\n", ms(pct(podStart, 99)))
 		fmt.Printf("BENCH docker_run_floor_p50 %.1f ms\n", ms(pct(floor, 50)))
 		fmt.Printf("BENCH docker_run_floor_p99 %.1f ms\n", ms(pct(floor, 99)))
+		// Where the time goes: each step of the pod's start, as time since
+		// the create call (the kubelet's steps from its debug log "Pod
+		// started", the status write from "Wrote pod status").
+		for _, step := range stepOrder {
+			if ds := steps[step]; len(ds) > 0 {
+				fmt.Printf("BENCH pod_start_step_%s_p50 %.1f ms\n", step, ms(pct(ds, 50)))
+				fmt.Printf("BENCH pod_start_step_%s_p99 %.1f ms\n", step, ms(pct(ds, 99)))
+			}
+		}
 	}
+}
+
+// stepOrder lists the steps of a pod's start, in order: the kubelet's
+// informer delivers the pod (seen), its worker syncs, the sandbox is
+// created and started, the app container created and started, the status
+// computed Running, written to the apiserver, and seen by a watcher.
+var stepOrder = []string{"seen", "syncStarted", "sandboxCreated", "containerCreated", "containerStarted", "running", "statusWritten", "watched"}
+
+// stepLog keeps what the kubelet logs of each pod's start.
+type stepLog struct {
+	mu      sync.Mutex
+	started map[string]map[string]any // pod key -> fields of "Pod started"
+	written map[string]time.Time      // pod key -> end of the write of the Running status
+}
+
+// core is a zap core that records the entries "Pod started" and "Wrote
+// pod status" (debug), and nothing else.
+func (l *stepLog) core() zapcore.Core {
+	l.started = map[string]map[string]any{}
+	l.written = map[string]time.Time{}
+	return &stepCore{log: l}
+}
+
+type stepCore struct {
+	log    *stepLog
+	fields []zapcore.Field
+}
+
+func (c *stepCore) Enabled(zapcore.Level) bool { return true }
+
+func (c *stepCore) With(fs []zapcore.Field) zapcore.Core {
+	return &stepCore{log: c.log, fields: append(slices.Clip(c.fields), fs...)}
+}
+
+func (c *stepCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if e.Message == "Pod started" || e.Message == "Wrote pod status" {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+func (c *stepCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range append(slices.Clip(c.fields), fs...) {
+		f.AddTo(enc)
+	}
+	pod, _ := enc.Fields["pod"].(string)
+	c.log.mu.Lock()
+	defer c.log.mu.Unlock()
+	switch e.Message {
+	case "Pod started":
+		c.log.started[pod] = enc.Fields
+	case "Wrote pod status":
+		if _, done := c.log.written[pod]; !done && enc.Fields["phase"] == "Running" {
+			c.log.written[pod] = e.Time
+		}
+	}
+	return nil
+}
+
+func (c *stepCore) Sync() error { return nil }
+
+// steps returns, for each step, the time since created of pod key.
+func (l *stepLog) steps(key string, created, watched time.Time) map[string]time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]time.Duration{"watched": watched.Sub(created)}
+	f, ok := l.started[key]
+	if !ok {
+		return out
+	}
+	seen, ok := f["seen"].(time.Time)
+	if !ok {
+		return out
+	}
+	out["seen"] = seen.Sub(created)
+	for _, step := range stepOrder {
+		if d, ok := f[step].(time.Duration); ok {
+			out[step] = seen.Add(d).Sub(created)
+		}
+	}
+	if w, ok := l.written[key]; ok {
+		out["statusWritten"] = w.Sub(created)
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -46,12 +144,16 @@ func pct(ds []time.Duration, p int) time.Duration {
 	return s[min(max(i-1, 0), len(s)-1)]
 }
 
-func run(b *testing.B) (podStart, floor []time.Duration) {
+func run(b *testing.B) (podStart, floor []time.Duration, steps map[string][]time.Duration) {
+	steps = map[string][]time.Duration{}
 	cp := framework.StartControlPlane(b)
 	admin := cp.Admin(b)
 	name := framework.UniqueNodeName(b, "bench")
 	rt := framework.DockerRuntime(b, name)
-	k := cp.StartKubelet(b, framework.KubeletOptions{NodeName: name, Runtime: rt, PodCIDR: "10.2.240.0/24"})
+	trace := &stepLog{}
+	k := cp.StartKubelet(b, framework.KubeletOptions{NodeName: name, Runtime: rt, PodCIDR: "10.2.240.0/24", Configure: func(c *kubelet.Config) {
+		c.Logger = zap.New(zapcore.NewTee(c.Logger.Core(), trace.core()))
+	}})
 	select {
 	case <-k.Ready():
 	case <-time.After(time.Minute):
@@ -61,6 +163,7 @@ func run(b *testing.B) (podStart, floor []time.Duration) {
 
 	var mu sync.Mutex
 	waiting := map[string]chan struct{}{}
+	watched := map[string]time.Time{}
 	w, err := admin.Pods().Watch(ctx, client.ListOptions{Namespace: "default", FieldSelector: "spec.nodeName=" + name})
 	if err != nil {
 		b.Fatal(err)
@@ -77,6 +180,7 @@ func run(b *testing.B) (podStart, floor []time.Duration) {
 			}
 			mu.Lock()
 			if ch, ok := waiting[ev.Object.GetMetadata().GetName()]; ok {
+				watched[ev.Object.GetMetadata().GetName()] = time.Now()
 				close(ch)
 				delete(waiting, ev.Object.GetMetadata().GetName())
 			}
@@ -109,11 +213,17 @@ func run(b *testing.B) (podStart, floor []time.Duration) {
 		}
 		if i >= 0 {
 			podStart = append(podStart, time.Since(start))
+			mu.Lock()
+			at := watched[pname]
+			mu.Unlock()
+			for step, d := range trace.steps("default/"+pname, start, at) {
+				steps[step] = append(steps[step], d)
+			}
 		}
 	}
 
 	floor = dockerRunFloor(b, name)
-	return podStart, floor
+	return podStart, floor, steps
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -152,7 +262,9 @@ func dockerRunFloor(b *testing.B, node string) []time.Duration {
 	var out []time.Duration
 	for i := -1; i < pods; i++ {
 		start := time.Now()
-		var created struct{ ID string `json:"Id"` }
+		var created struct {
+			ID string `json:"Id"`
+		}
 		call("POST", "/containers/create", map[string]any{
 			"Image":  framework.TestappImage,
 			"Cmd":    []string{"sleep"},
