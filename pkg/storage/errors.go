@@ -13,6 +13,18 @@ import (
 	"minik8s/pkg/apis/errdefs"
 )
 
+// CompactedError is the cause inside the errdefs.Expired error of a watch
+// or read that needed history etcd has compacted: Revision is the oldest
+// revision etcd still serves. A watch from Revision-1 (events after it)
+// or a read at Revision works.
+type CompactedError struct {
+	Revision int64
+}
+
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("compacted up to revision %d", e.Revision)
+}
+
 // etcdError gives an etcd client error its errdefs class, keeping it as
 // the cause: a deadline is a Timeout (the outcome of a write is unknown),
 // a lost connection or leader is Unavailable (retry), a compacted revision

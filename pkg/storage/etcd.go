@@ -3,11 +3,13 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -320,6 +322,22 @@ func (s *Etcd) DeleteFrom(ctx context.Context, key string, out apis.Object, chec
 // errdefs.ClassTimeout ("too large resource version"), as in Kubernetes.
 // newObj may be nil (the kind is found from the prefix).
 func (s *Etcd) List(ctx context.Context, prefix string, minRevision int64, newObj func() apis.Object, filter func(apis.Object) bool) ([]apis.Object, int64, error) {
+	return s.list(ctx, prefix, 0, minRevision, newObj, filter)
+}
+
+// ListAt reads every object under prefix as it was at revision rev (the
+// objects' resourceVersions are their mod revisions then). A revision
+// etcd has compacted fails with errdefs.Expired. newObj may be nil.
+func (s *Etcd) ListAt(ctx context.Context, prefix string, rev int64, newObj func() apis.Object) ([]apis.Object, error) {
+	if rev <= 0 {
+		return nil, errdefs.Invalid("list %s at revision %d: the revision must be positive", prefix, rev)
+	}
+	objs, _, err := s.list(ctx, prefix, rev, 0, newObj, nil)
+	return objs, err
+}
+
+// list reads prefix at revision at (0: the current one).
+func (s *Etcd) list(ctx context.Context, prefix string, at, minRevision int64, newObj func() apis.Object, filter func(apis.Object) bool) ([]apis.Object, int64, error) {
 	if newObj == nil {
 		fn, ok := s.types[ResourceOf(prefix)]
 		if !ok {
@@ -332,7 +350,8 @@ func (s *Etcd) List(ctx context.Context, prefix string, minRevision int64, newOb
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	key := prefix
 	var (
-		rev   int64
+		rev   = at
+		first = true
 		out   []apis.Object
 		total int
 	)
@@ -343,10 +362,16 @@ func (s *Etcd) List(ctx context.Context, prefix string, minRevision int64, newOb
 		}
 		resp, err := s.cli.Get(ctx, key, opts...)
 		if err != nil {
+			if errors.Is(err, rpctypes.ErrCompacted) && at > 0 {
+				return nil, 0, errdefs.Expired("list %s at revision %d: too old resource version (compacted)", prefix, at)
+			}
 			return nil, 0, etcdError(err, "list", prefix)
 		}
-		if rev == 0 {
-			rev = resp.Header.Revision
+		if first {
+			first = false
+			if rev == 0 {
+				rev = resp.Header.Revision
+			}
 			if minRevision > rev {
 				return nil, 0, tooLargeRevision(minRevision, rev)
 			}
@@ -369,7 +394,7 @@ func (s *Etcd) List(ctx context.Context, prefix string, minRevision int64, newOb
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	if isResourcePrefix(prefix) {
+	if at == 0 && isResourcePrefix(prefix) {
 		s.metrics.SetObjects(ResourceOf(prefix), total)
 	}
 	return out, rev, nil
@@ -401,7 +426,9 @@ func (s *Etcd) RequestProgress(ctx context.Context) error {
 }
 
 // Watch implements Interface, straight on etcd: one etcd watch per call.
-// Besides changes it delivers Bookmark events when etcd reports progress.
+// Besides changes it delivers Bookmark events when etcd reports progress
+// and after the events of each etcd response, whose revisions are then
+// complete (etcd never splits a revision across responses).
 func (s *Etcd) Watch(ctx context.Context, prefix string, revision int64, filter func(apis.Object) bool) (Watcher, error) {
 	if _, ok := s.types[ResourceOf(prefix)]; !ok {
 		return nil, errdefs.Invalid("prefix %s names no known resource", prefix)
@@ -449,9 +476,12 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, revision int64, filter 
 	return w, nil
 }
 
+// watchError classifies a failed watch response; revision is the last
+// revision the watch had reached (where etcd was asked to resume).
 func (w *etcdWatcher) watchError(resp clientv3.WatchResponse, revision int64) error {
 	if resp.CompactRevision != 0 {
-		return errdefs.Expired("watch %s from revision %d: too old resource version (compacted up to %d)", w.prefix, revision, resp.CompactRevision)
+		return errdefs.Wrap(errdefs.ClassExpired, &CompactedError{Revision: resp.CompactRevision},
+			fmt.Sprintf("watch %s after revision %d: too old resource version", w.prefix, revision))
 	}
 	return etcdError(resp.Err(), "watch", w.prefix)
 }
@@ -483,6 +513,10 @@ func (w *etcdWatcher) Stop() {
 	<-w.done
 }
 
+// run hands etcd's responses to the result channel. revision is where the
+// watch started; it follows the responses, so that an error names where
+// the watch stood when it failed (etcd's client resumes a broken stream
+// from there on its own).
 func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision int64, first *clientv3.WatchResponse) {
 	defer close(w.done)
 	defer close(w.result)
@@ -522,12 +556,14 @@ func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision 
 			return
 		}
 		if resp.IsProgressNotify() {
+			revision = max(revision, resp.Header.Revision)
 			if !send(Event{Type: Bookmark, Revision: resp.Header.Revision}) {
 				return
 			}
 			continue
 		}
 		for _, e := range resp.Events {
+			revision = max(revision, e.Kv.ModRevision)
 			ev, keep, err := w.s.convert(e, w.filter)
 			if err != nil {
 				w.fail(err)
@@ -536,6 +572,11 @@ func (w *etcdWatcher) run(ctx context.Context, wch clientv3.WatchChan, revision 
 			if keep && !send(ev) {
 				return
 			}
+		}
+		// etcd sends every event of a revision in one response: once they
+		// are out, the revision is complete.
+		if len(resp.Events) > 0 && !send(Event{Type: Bookmark, Revision: revision}) {
+			return
 		}
 	}
 }

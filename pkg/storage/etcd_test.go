@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,8 +57,9 @@ func TestEtcdWatchCompactedIsExpired(t *testing.T) {
 		}
 		err = w2.Err()
 	}
-	if !errdefs.IsExpired(err) {
-		t.Fatalf("watch from compacted revision %d: got %v, want Expired", old, err)
+	var ce *storage.CompactedError
+	if !errdefs.IsExpired(err) || !errors.As(err, &ce) || ce.Revision != last {
+		t.Fatalf("watch from compacted revision %d: got %v, want Expired, compacted up to %d", old, err, last)
 	}
 	// One from the compaction revision on can.
 	w3, err := s.Watch(ctx, st.PodPrefix, last, nil)
@@ -70,6 +72,41 @@ func TestEtcdWatchCompactedIsExpired(t *testing.T) {
 	// The watch established earlier went on through the compaction.
 	if got := st.Collect(t, w, 6); got[5].Revision != rev {
 		t.Fatalf("old watch: last event at %d, want %d", got[5].Revision, rev)
+	}
+}
+
+func TestEtcdListAt(t *testing.T) {
+	s := newEtcd(t, storage.WithListPageSize(2))
+	ctx := st.Ctx(t)
+	var revs []int64
+	for i := range 5 {
+		revs = append(revs, st.MustCreate(t, s, st.Pod("default", fmt.Sprint(i), nil)))
+	}
+	if err := s.Delete(ctx, st.Key("default", "0"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// As it was after the third create, in pages, each object at its own
+	// revision.
+	objs, err := s.ListAt(ctx, st.PodPrefix, revs[2], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 3 {
+		t.Fatalf("list at %d: %d objects, want 3", revs[2], len(objs))
+	}
+	for i, o := range objs {
+		if got := st.RV(t, o); got != revs[i] {
+			t.Errorf("object %d at %d, want %d", i, got, revs[i])
+		}
+	}
+	if err := s.Compact(ctx, revs[3]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ListAt(ctx, st.PodPrefix, revs[2], nil); !errdefs.IsExpired(err) {
+		t.Fatalf("list at compacted revision %d: got %v, want Expired", revs[2], err)
+	}
+	if objs, err := s.ListAt(ctx, st.PodPrefix, revs[3], nil); err != nil || len(objs) != 4 {
+		t.Fatalf("list at the compaction revision: %d objects, err %v; want 4", len(objs), err)
 	}
 }
 

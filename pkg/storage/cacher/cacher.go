@@ -10,6 +10,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,7 +27,10 @@ import (
 )
 
 // Store is what a Cacher is built on: the storage contract plus the two
-// calls that let a cache prove it is fresh. *storage.Etcd is one.
+// calls that let a cache prove it is fresh. *storage.Etcd is one. Its
+// watches must send a Bookmark once every event of a revision was sent
+// (at the latest before the next progress report): the cache applies a
+// revision only when it is complete.
 type Store interface {
 	storage.Interface
 	// CurrentRevision returns the store's latest revision.
@@ -174,9 +178,12 @@ func New(cfg Config) (*Cacher, error) {
 
 // Run loads the cache and keeps it in step with the store until ctx ends:
 // list, then watch from the list's revision; when the watch breaks, watch
-// again from the cache's revision; when that revision is compacted, list
-// again (ending every watcher with errdefs.Expired). On return every
-// watcher has ended and every goroutine of the cache has exited.
+// again from the cache's revision. When that revision has been compacted
+// the cache lists again: if nothing of the resource changed meanwhile it
+// goes on from the list's revision and its watchers notice nothing;
+// otherwise it reloads and ends every watcher with errdefs.Expired (they
+// relist). On return every watcher has ended and every goroutine of the
+// cache has exited.
 func (c *Cacher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -206,12 +213,53 @@ func (c *Cacher) Run(ctx context.Context) error {
 }
 
 // listAndWatch lists the store into the cache and follows it. It returns
-// when the cache must relist (or ctx ends).
+// when the cache must start over (or ctx ends).
 func (c *Cacher) listAndWatch(ctx context.Context) error {
 	objs, rev, err := c.store.List(ctx, c.prefix, 0, c.newFunc, nil)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", c.prefix, err)
 	}
+	if err := c.load(objs, rev); err != nil {
+		return err
+	}
+
+	backoff := newBackoff(c.clock, 100*time.Millisecond, 5*time.Second)
+	for {
+		progressed, err := c.follow(ctx)
+		if ctx.Err() != nil {
+			return err
+		}
+		if progressed {
+			backoff.reset()
+		}
+		if errdefs.IsExpired(err) {
+			// The revision to resume from is compacted: typically an idle
+			// resource whose watch had to reconnect. Listing tells whether
+			// anything was missed.
+			if rerr := c.resync(ctx, err); rerr != nil {
+				// The cache can no longer follow the store: it serves
+				// nothing until it has relisted, and its watchers
+				// relist too.
+				c.mu.Lock()
+				c.ready = false
+				for w := range c.watchers {
+					c.terminateLocked(w, errdefs.Expired("watch cache for %s must reload; relist", c.resource))
+				}
+				c.notifyLocked()
+				c.mu.Unlock()
+				return errors.Join(err, rerr)
+			}
+			continue
+		}
+		c.lg.Warn("Watch cache watch ended; watching again", zap.Error(err))
+		backoff.wait(ctx)
+	}
+}
+
+// load replaces the cache's state with objs, listed at rev. Watchers of a
+// cache that held a state before may have missed changes: they end with
+// errdefs.Expired and relist.
+func (c *Cacher) load(objs []apis.Object, rev int64) error {
 	events, err := toEvents(c.prefix, objs)
 	if err != nil {
 		return err
@@ -222,8 +270,6 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	if c.ready || c.rev > 0 {
-		// Watchers may have missed changes between the old state and this
-		// one: they relist.
 		for w := range c.watchers {
 			c.terminateLocked(w, errdefs.Expired("watch cache for %s was reloaded; relist", c.resource))
 		}
@@ -236,81 +282,171 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	c.notifyLocked()
 	c.mu.Unlock()
 	c.lg.Debug("Watch cache loaded", zap.Int("objects", len(items)), zap.Int64("resourceVersion", rev))
+	return nil
+}
 
-	backoff := newBackoff(c.clock, 100*time.Millisecond, 5*time.Second)
-	for {
-		err := c.follow(ctx)
-		if ctx.Err() != nil {
-			return err
+// revisionLister is a store that can list a prefix as it was at a past
+// revision (*storage.Etcd can).
+type revisionLister interface {
+	ListAt(ctx context.Context, prefix string, rev int64, newObj func() apis.Object) ([]apis.Object, error)
+}
+
+// resync lists the store after the watch could not resume (cause) because
+// its revision was compacted. When every key is still at the revision the
+// cache holds, the resource did not change between the cache's revision
+// and the list's: the cache moves on to the list's revision and keeps its
+// watchers. (An object created and deleted while the watch was away
+// leaves no trace in the list: the watchers miss it, as they would after
+// a relist.) The list is taken at the oldest revision etcd still has,
+// when the store can, so that changes made after it do not count (the
+// next watch delivers them); else at the current one. When the resource
+// changed the cache reloads (its watchers end with errdefs.Expired). An
+// error means the store could not be listed.
+func (c *Cacher) resync(ctx context.Context, cause error) error {
+	var compacted *storage.CompactedError
+	if rl, ok := c.store.(revisionLister); ok && errors.As(cause, &compacted) {
+		objs, err := rl.ListAt(ctx, c.prefix, compacted.Revision, c.newFunc)
+		if err == nil && c.moveOnIfUnchanged(objs, compacted.Revision, cause) {
+			return nil
 		}
-		if errdefs.IsExpired(err) {
-			// The cache can no longer follow the store: it serves nothing
-			// until it has relisted, and its watchers relist too.
-			c.mu.Lock()
-			c.ready = false
-			for w := range c.watchers {
-				c.terminateLocked(w, errdefs.Expired("watch cache for %s must reload; relist", c.resource))
-			}
-			c.notifyLocked()
-			c.mu.Unlock()
-			return err
+		// Compacted further meanwhile (Expired), or changed: the current
+		// state decides.
+		if err != nil && !errdefs.IsExpired(err) {
+			return fmt.Errorf("list %s at revision %d: %w", c.prefix, compacted.Revision, err)
 		}
-		c.lg.Warn("Watch cache watch ended; watching again", zap.Error(err))
-		backoff.wait(ctx)
 	}
+	objs, rev, err := c.store.List(ctx, c.prefix, 0, c.newFunc, nil)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", c.prefix, err)
+	}
+	if c.moveOnIfUnchanged(objs, rev, cause) {
+		return nil
+	}
+	c.lg.Warn("Watch cache missed changes while its revision was compacted; reloading", zap.Error(cause))
+	return c.load(objs, rev)
+}
+
+// moveOnIfUnchanged moves the cache to rev when objs, the resource as it
+// was at rev, is what the cache holds.
+func (c *Cacher) moveOnIfUnchanged(objs []apis.Object, rev int64, cause error) bool {
+	c.mu.Lock()
+	if !c.ready || !c.unchangedLocked(objs) {
+		c.mu.Unlock()
+		return false
+	}
+	from := c.rev
+	if rev > c.rev {
+		c.rev = rev
+		c.notifyLocked()
+	}
+	c.mu.Unlock()
+	c.lg.Debug("Watch cache resumed after a compaction; nothing was missed",
+		zap.Int64("fromResourceVersion", from), zap.Int64("resourceVersion", rev), zap.NamedError("cause", cause))
+	return true
+}
+
+// unchangedLocked reports whether objs (a full list of the resource) are
+// exactly the cached keys at the cached revisions (c.mu held).
+func (c *Cacher) unchangedLocked(objs []apis.Object) bool {
+	if len(objs) != len(c.items) {
+		return false
+	}
+	for _, obj := range objs {
+		e, ok := c.items[c.prefix+apis.Key(obj)]
+		if !ok {
+			return false
+		}
+		rev, err := storage.ParseRevision(obj.GetMetadata().GetResourceVersion())
+		if err != nil || rev != e.Revision {
+			return false
+		}
+	}
+	return true
 }
 
 // follow watches the store from the cache's revision and applies events
-// until the watch ends.
-func (c *Cacher) follow(ctx context.Context) error {
+// until the watch ends. progressed says whether the cache's revision
+// moved.
+func (c *Cacher) follow(ctx context.Context) (progressed bool, err error) {
 	c.mu.RLock()
 	from := c.rev
 	c.mu.RUnlock()
 	w, err := c.store.Watch(ctx, c.prefix, from, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer w.Stop()
+	// Events are gathered per revision and applied when the revision is
+	// known to be complete: an event of a later revision or a Bookmark
+	// says so. A revision still pending when the watch ends is dropped;
+	// the next watch, from the cache's revision, delivers it again whole.
+	var pending []storage.Event
+	flush := func() {
+		if len(pending) > 0 {
+			c.apply(pending)
+			clear(pending)
+			pending = pending[:0]
+		}
+	}
 	for ev := range w.ResultChan() {
-		c.apply(ev)
+		switch {
+		case ev.Type == storage.Bookmark:
+			flush()
+			c.advance(ev.Revision)
+		case len(pending) > 0 && ev.Revision != pending[0].Revision:
+			flush()
+			pending = append(pending, ev)
+		default:
+			pending = append(pending, ev)
+		}
 	}
+	progressed = c.Revision() > from
 	if err := w.Err(); err != nil {
-		return err
+		return progressed, err
 	}
-	return errdefs.Unavailable("watch of %s ended", c.prefix)
+	return progressed, errdefs.Unavailable("watch of %s ended", c.prefix)
 }
 
-// apply puts one event from the store into the cache and hands it to
-// every watcher. It never blocks on a watcher.
-func (c *Cacher) apply(ev storage.Event) {
+// apply puts the events of one revision into the cache at once and hands
+// them to every watcher; only then does the cache's revision move to
+// theirs, so that nobody sees part of a revision. It never blocks on a
+// watcher. Events the cache already holds are skipped.
+func (c *Cacher) apply(evs []storage.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ev.Type == storage.Bookmark {
-		if ev.Revision > c.rev {
-			c.rev = ev.Revision
-			c.notifyLocked()
-		}
-		return
-	}
-	if ev.Revision < c.rev {
+	rev := evs[0].Revision
+	if rev <= c.rev {
 		return // already in the cache
 	}
-	e := &entry{Event: ev}
-	if old, ok := c.items[ev.Key]; ok {
-		e.prev = old.Object
+	for _, ev := range evs {
+		e := &entry{Event: ev}
+		if old, ok := c.items[ev.Key]; ok {
+			e.prev = old.Object
+		}
+		if ev.Type == storage.Deleted {
+			delete(c.items, ev.Key)
+		} else {
+			c.items[ev.Key] = e
+		}
+		c.history.push(e)
+		for w := range c.watchers {
+			w.add(e)
+		}
 	}
-	if ev.Type == storage.Deleted {
-		delete(c.items, ev.Key)
-	} else {
-		c.items[ev.Key] = e
-	}
-	c.history.push(e)
-	c.rev = ev.Revision
-	for w := range c.watchers {
-		w.add(e)
-	}
+	c.rev = rev
 	c.metrics.SetObjects(c.resource, len(c.items))
 	c.notifyLocked()
+}
+
+// advance moves the cache's revision to rev, which the store reported as
+// complete (a Bookmark).
+func (c *Cacher) advance(rev int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rev > c.rev {
+		c.rev = rev
+		c.notifyLocked()
+	}
 }
 
 func (c *Cacher) notifyLocked() {
@@ -648,13 +784,15 @@ func (c *Cacher) removeWatcher(w *watcher) {
 
 // backoff waits between retries, doubling up to a maximum.
 type backoff struct {
-	clk      clock.Clock
-	cur, max time.Duration
+	clk               clock.Clock
+	initial, cur, max time.Duration
 }
 
 func newBackoff(clk clock.Clock, initial, maxDelay time.Duration) *backoff {
-	return &backoff{clk: clk, cur: initial, max: maxDelay}
+	return &backoff{clk: clk, initial: initial, cur: initial, max: maxDelay}
 }
+
+func (b *backoff) reset() { b.cur = b.initial }
 
 func (b *backoff) wait(ctx context.Context) {
 	select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -368,10 +369,13 @@ func TestBookmarks(t *testing.T) {
 	}
 }
 
-// breakableStore is an etcd store whose watches can be broken by the test.
+// breakableStore is an etcd store whose watches can be broken by the test,
+// and whose watches drop every event while drop is set (changes the cache
+// misses).
 type breakableStore struct {
 	*storage.Etcd
 	breaks chan error
+	drop   atomic.Bool
 }
 
 func (b *breakableStore) Watch(ctx context.Context, prefix string, rev int64, filter func(apis.Object) bool) (storage.Watcher, error) {
@@ -379,7 +383,7 @@ func (b *breakableStore) Watch(ctx context.Context, prefix string, rev int64, fi
 	if err != nil {
 		return nil, err
 	}
-	w := &brokenWatcher{out: make(chan storage.Event), stop: make(chan struct{}), exited: make(chan struct{})}
+	w := &brokenWatcher{out: make(chan storage.Event), stop: make(chan struct{}), exited: make(chan struct{}), drop: &b.drop}
 	go w.run(inner, b.breaks)
 	return w, nil
 }
@@ -388,6 +392,7 @@ type brokenWatcher struct {
 	out          chan storage.Event
 	stop, exited chan struct{}
 	once         sync.Once
+	drop         *atomic.Bool
 	mu           sync.Mutex
 	err          error
 }
@@ -416,6 +421,9 @@ func (w *brokenWatcher) run(inner storage.Watcher, breaks chan error) {
 				w.mu.Unlock()
 				return
 			}
+			if w.drop.Load() {
+				continue
+			}
 			select {
 			case w.out <- ev:
 			case <-w.stop:
@@ -432,7 +440,19 @@ func (w *brokenWatcher) run(inner storage.Watcher, breaks chan error) {
 	}
 }
 
-func TestCacheSurvivesBrokenWatchAndRelistsWhenExpired(t *testing.T) {
+// compacted is the error of a watch whose revision etcd compacted, up to
+// its current revision (nothing is compacted for real: the store can still
+// list at it).
+func compacted(t *testing.T, s *breakableStore) error {
+	t.Helper()
+	rev, err := s.CurrentRevision(st.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return errdefs.Wrap(errdefs.ClassExpired, &storage.CompactedError{Revision: rev}, "compacted")
+}
+
+func TestCacheSurvivesBrokenWatches(t *testing.T) {
 	bs := &breakableStore{Etcd: storage.NewEtcd(etcdtest.Start(t)), breaks: make(chan error)}
 	c := start(t, bs, cacher.Config{})
 	ctx := st.Ctx(t)
@@ -452,9 +472,20 @@ func TestCacheSurvivesBrokenWatchAndRelistsWhenExpired(t *testing.T) {
 		{Type: storage.Added, Key: st.Key("default", "b"), Revision: r2},
 	})
 
-	// A watch that cannot resume makes the cache relist; its watchers are
-	// told to relist too.
-	bs.breaks <- errdefs.Expired("compacted")
+	// A watch that cannot resume because its revision was compacted,
+	// when nothing changed meanwhile: the cache lists at the oldest
+	// revision left, finds every object as it holds it, and goes on; the
+	// watcher notices nothing, and what changes from then on arrives.
+	bs.breaks <- compacted(t, bs)
+	r3 := st.MustCreate(t, bs, st.Pod("default", "c", nil))
+	st.CheckEvents(t, st.Collect(t, w, 1), []st.Change{{Type: storage.Added, Key: st.Key("default", "c"), Revision: r3}})
+
+	// The same when the cache missed a change: it reloads and its
+	// watchers are told to relist.
+	bs.drop.Store(true)
+	st.MustCreate(t, bs, st.Pod("default", "d", nil))
+	bs.breaks <- compacted(t, bs)
+	bs.drop.Store(false)
 	for range w.ResultChan() {
 	}
 	if err := w.Err(); !errdefs.IsExpired(err) {
@@ -463,10 +494,10 @@ func TestCacheSurvivesBrokenWatchAndRelistsWhenExpired(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r3 := st.MustCreate(t, bs, st.Pod("default", "c", nil))
-	objs, rev, err := c.List(ctx, st.PodPrefix, r3, nil, nil)
-	if err != nil || len(objs) != 3 || rev < r3 {
-		t.Fatalf("list after reload: %d objects at %d, err %v; want 3 at %d", len(objs), rev, err, r3)
+	r5 := st.MustCreate(t, bs, st.Pod("default", "e", nil))
+	objs, rev, err := c.List(ctx, st.PodPrefix, r5, nil, nil)
+	if err != nil || len(objs) != 5 || rev < r5 {
+		t.Fatalf("list after reload: %d objects at %d, err %v; want 5 at %d", len(objs), rev, err, r5)
 	}
 }
 
