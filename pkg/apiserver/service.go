@@ -67,15 +67,11 @@ func (a *apiService) Create(ctx context.Context, req *v1.CreateRequest) (*v1.Cre
 	if err != nil {
 		return nil, err
 	}
-	out, err := a.reg.Create(ctx, k, obj, registry.CreateOptions{DryRun: req.GetDryRun(), User: c.user, Check: a.s.check(c)})
+	_, data, err := a.reg.CreateEncoded(ctx, k, obj, registry.CreateOptions{DryRun: req.GetDryRun(), User: c.user, Check: a.s.check(c)})
 	if err != nil {
 		return nil, err
 	}
-	wire, err := encode(k, out)
-	if err != nil {
-		return nil, err
-	}
-	return &v1.CreateResponse{Object: wire}, nil
+	return &v1.CreateResponse{Object: &anypb.Any{TypeUrl: k.TypeURL, Value: data}}, nil
 }
 
 // Get reads one object.

@@ -23,8 +23,22 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // Encode is the stored form of obj: its protobuf encoding with
 // metadata.resourceVersion left out (the revision is etcd's to keep).
 // obj's resourceVersion is cleared during the call and restored, so obj
-// must not be read concurrently.
+// must not be read concurrently. An encoding over MaxObjectBytes fails
+// with errdefs.TooLarge.
 func Encode(obj apis.Object) ([]byte, error) {
+	data, err := Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// Marshal is Encode without the size limit, for a caller that checks the
+// size itself (and then hands the encoding to CreateEncoded).
+func Marshal(obj apis.Object) ([]byte, error) {
 	md := obj.GetMetadata()
 	var rv string
 	if md != nil {
@@ -38,10 +52,14 @@ func Encode(obj apis.Object) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", obj.ProtoReflect().Descriptor().Name(), err)
 	}
-	if len(data) > MaxObjectBytes {
-		return nil, errdefs.TooLarge("object is %d bytes, over the limit of %d bytes", len(data), MaxObjectBytes)
-	}
 	return data, nil
+}
+
+func checkSize(data []byte) error {
+	if len(data) > MaxObjectBytes {
+		return errdefs.TooLarge("object is %d bytes, over the limit of %d bytes", len(data), MaxObjectBytes)
+	}
+	return nil
 }
 
 // decode reads a stored value into out and sets its resourceVersion.

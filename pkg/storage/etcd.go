@@ -79,8 +79,19 @@ func (s *Etcd) newFor(key string) (apis.Object, error) {
 
 // Create implements Interface.
 func (s *Etcd) Create(ctx context.Context, key string, obj apis.Object) error {
-	data, err := Encode(obj)
+	data, err := Marshal(obj)
 	if err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	return s.CreateEncoded(ctx, key, obj, data)
+}
+
+// CreateEncoded is Create for a caller that has encoded obj already
+// (data = Marshal(obj)), to check its size or to answer with it
+// (WithRevision(data, ..., revision) is the created object's encoding):
+// the object is encoded once per create.
+func (s *Etcd) CreateEncoded(ctx context.Context, key string, obj apis.Object, data []byte) error {
+	if err := checkSize(data); err != nil {
 		return fmt.Errorf("create %s: %w", key, err)
 	}
 	start := time.Now()

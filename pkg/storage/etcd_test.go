@@ -75,6 +75,35 @@ func TestEtcdWatchCompactedIsExpired(t *testing.T) {
 	}
 }
 
+func TestEtcdCreateEncoded(t *testing.T) {
+	s := newEtcd(t)
+	ctx := st.Ctx(t)
+	pod := st.Pod("default", "web", map[string]string{"app": "web"})
+	data, err := storage.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateEncoded(ctx, st.Key("default", "web"), pod, data); err != nil {
+		t.Fatal(err)
+	}
+	// The encoding with the revision appended is the created object.
+	answer := &v1.Pod{}
+	if err := proto.Unmarshal(storage.WithRevision(data, pod.ProtoReflect().Descriptor(), st.RV(t, pod)), answer); err != nil {
+		t.Fatal(err)
+	}
+	got := &v1.Pod{}
+	if err := s.Get(ctx, st.Key("default", "web"), got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, pod) || !proto.Equal(answer, pod) {
+		t.Fatalf("stored %v, answer %v, want %v", got, answer, pod)
+	}
+	big := make([]byte, storage.MaxObjectBytes+1)
+	if err := s.CreateEncoded(ctx, st.Key("default", "big"), st.Pod("default", "big", nil), big); errdefs.ClassOf(err) != errdefs.ClassTooLarge {
+		t.Fatalf("create of %d bytes: got %v, want TooLarge", len(big), err)
+	}
+}
+
 func TestEtcdListAt(t *testing.T) {
 	s := newEtcd(t, storage.WithListPageSize(2))
 	ctx := st.Ctx(t)

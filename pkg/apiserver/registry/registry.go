@@ -191,10 +191,27 @@ func storeError(k *Kind, name string, err error) error {
 }
 
 func (r *Registry) checkSize(k *Kind, obj apis.Object) error {
-	if n := proto.Size(obj); n > r.maxSize {
+	return r.sizeError(k, obj, proto.Size(obj))
+}
+
+func (r *Registry) sizeError(k *Kind, obj apis.Object, n int) error {
+	if n > r.maxSize {
 		return errdefs.TooLarge("%s %q is too large: its encoding takes %d bytes, the limit is %d", k.Resource.Name, obj.GetMetadata().GetName(), n, r.maxSize)
 	}
 	return nil
+}
+
+// encode is obj's stored encoding (storage.Marshal), within the size
+// limit.
+func (r *Registry) encode(k *Kind, obj apis.Object) ([]byte, error) {
+	data, err := storage.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.sizeError(k, obj, len(data)); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // parseRV reads a resourceVersion ("" is 0).
@@ -239,6 +256,20 @@ type CreateOptions struct {
 // existence, generateName, uid, creationTimestamp, generation 1, defaults,
 // validation, the size limit.
 func (r *Registry) Create(ctx context.Context, k *Kind, obj apis.Object, opts CreateOptions) (apis.Object, error) {
+	out, _, err := r.CreateEncoded(ctx, k, obj, opts)
+	return out, err
+}
+
+// encodedCreator is a store that writes an object it is given the
+// encoding of (storage.Etcd.CreateEncoded, and the watch caches).
+type encodedCreator interface {
+	CreateEncoded(ctx context.Context, key string, obj apis.Object, data []byte) error
+}
+
+// CreateEncoded is Create that also returns the created object's protobuf
+// encoding, resourceVersion included, ready for the wire: the object is
+// encoded once, for the size check, the store and the answer.
+func (r *Registry) CreateEncoded(ctx context.Context, k *Kind, obj apis.Object, opts CreateOptions) (apis.Object, []byte, error) {
 	md := apis.Meta(obj)
 	md.Namespace = objectNamespace(k, md.Namespace)
 	md.Uid = newUID()
@@ -264,39 +295,53 @@ func (r *Registry) Create(ctx context.Context, k *Kind, obj apis.Object, opts Cr
 	}
 	if opts.Check != nil {
 		if err := opts.Check(nil, obj); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := validateObject(obj); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := nameError("metadata.name", md.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if k.Resource.Namespaced {
 		if err := nameError("metadata.namespace", md.Namespace); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := r.namespaces.check(ctx, md.Namespace); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := r.checkSize(k, obj); err != nil {
-		return nil, err
+	data, err := r.encode(k, obj)
+	if err != nil {
+		return nil, nil, err
 	}
 	if opts.DryRun {
-		return obj, nil
+		return obj, data, nil
 	}
+	ec, encoded := r.store.(encodedCreator)
 	for attempt := 1; ; attempt++ {
-		err := r.store.Create(ctx, k.Key(md.Namespace, md.Name), obj)
+		key := k.Key(md.Namespace, md.Name)
+		if encoded {
+			err = ec.CreateEncoded(ctx, key, obj, data)
+		} else {
+			err = r.store.Create(ctx, key, obj)
+		}
 		if err == nil {
-			return obj, nil
+			rev, err := storage.ParseRevision(md.ResourceVersion)
+			if err != nil {
+				return nil, nil, err
+			}
+			return obj, storage.WithRevision(data, obj.ProtoReflect().Descriptor(), rev), nil
 		}
 		if generated && errdefs.IsAlreadyExists(err) && attempt < generateNameAttempts {
 			md.Name = md.GenerateName + nameSuffix()
+			if data, err = r.encode(k, obj); err != nil {
+				return nil, nil, err
+			}
 			continue
 		}
-		return nil, storeError(k, md.Name, err)
+		return nil, nil, storeError(k, md.Name, err)
 	}
 }
 

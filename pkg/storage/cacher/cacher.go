@@ -619,6 +619,21 @@ func (c *Cacher) Create(ctx context.Context, key string, obj apis.Object) error 
 	return c.store.Create(ctx, key, obj)
 }
 
+// encodedCreator is a store that can write an object it is given the
+// encoding of (*storage.Etcd can).
+type encodedCreator interface {
+	CreateEncoded(ctx context.Context, key string, obj apis.Object, data []byte) error
+}
+
+// CreateEncoded passes through to the store (see
+// storage.Etcd.CreateEncoded); a store without it encodes again.
+func (c *Cacher) CreateEncoded(ctx context.Context, key string, obj apis.Object, data []byte) error {
+	if ec, ok := c.store.(encodedCreator); ok {
+		return ec.CreateEncoded(ctx, key, obj, data)
+	}
+	return c.store.Create(ctx, key, obj)
+}
+
 // Get passes through to the store: a consistent read.
 func (c *Cacher) Get(ctx context.Context, key string, out apis.Object) error {
 	return c.store.Get(ctx, key, out)

@@ -113,6 +113,14 @@ func (g *Group) Create(ctx context.Context, key string, obj apis.Object) error {
 	return g.store.Create(ctx, key, obj)
 }
 
+// CreateEncoded passes through to the store (see Cacher.CreateEncoded).
+func (g *Group) CreateEncoded(ctx context.Context, key string, obj apis.Object, data []byte) error {
+	if ec, ok := g.store.(encodedCreator); ok {
+		return ec.CreateEncoded(ctx, key, obj, data)
+	}
+	return g.store.Create(ctx, key, obj)
+}
+
 // Get passes through to the store.
 func (g *Group) Get(ctx context.Context, key string, out apis.Object) error {
 	return g.store.Get(ctx, key, out)
