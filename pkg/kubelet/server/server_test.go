@@ -158,9 +158,9 @@ func exec(ctx context.Context, c v1.KubeletClient, cmd ...string) (string, int32
 	if err != nil {
 		return "", 0, err
 	}
-	if err := stream.Send(&v1.PodExecRequest{Start: &v1.PodExecStart{Namespace: "default", Name: "web", Command: cmd}}); err != nil {
+	if err := stream.Send(&v1.PodExecRequest{Start: &v1.PodExecStart{Namespace: "default", Name: "web", Command: cmd}}); err != nil && !errors.Is(err, io.EOF) {
 		return "", 0, err
-	}
+	} // on io.EOF the server ended the stream: Recv returns its status
 	var out strings.Builder
 	for {
 		resp, err := stream.Recv()
