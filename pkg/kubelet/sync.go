@@ -394,10 +394,8 @@ func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Acti
 				return err
 			}
 		}
-		id, err := k.rt.CreateSandbox(ctx, podsync.SandboxSpec(pod, a.Attempt, ip))
+		err := k.runSandbox(ctx, pod, podsync.SandboxSpec(pod, a.Attempt, ip), ps)
 		if err == nil {
-			k.index.add(podsync.PodRef(pod), id, true)
-			ps.mark("sandboxCreated", k.clk.Now())
 			return nil
 		}
 		if alloc != nil && errdefs.IsAlreadyExists(err) && strings.Contains(strings.ToLower(err.Error()), "address") && attempt < 5 {
@@ -410,6 +408,77 @@ func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Acti
 		k.event(pod, "Warning", "FailedCreatePodSandBox", fmt.Sprintf("Failed to create pod sandbox: %v", err))
 		return err
 	}
+}
+
+// runSandbox prepares and starts the pod's sandbox. While it starts (the
+// longest step of a pod's start: the engine sets up its network), the
+// containers of a pod that has none yet are created in it, so that their
+// creation costs no time; podsync starts them once it sees the sandbox
+// ready. When the sandbox cannot start, the runtime removes it and the
+// containers created in it are removed here.
+func (k *Kubelet) runSandbox(ctx context.Context, pod *v1.Pod, spec runtime.SandboxSpec, ps *podState) error {
+	id, err := k.rt.PrepareSandbox(ctx, spec)
+	if err != nil {
+		return err
+	}
+	ref := podsync.PodRef(pod)
+	k.index.add(ref, id, true)
+	var created []createdAhead
+	var wg sync.WaitGroup
+	if _, cts := k.index.ids(ref.UID); len(cts) == 0 {
+		wg.Go(func() { created = k.createAhead(ctx, pod, id) })
+	}
+	err = k.rt.StartSandbox(ctx, id)
+	wg.Wait()
+	if err != nil {
+		k.index.remove(ref.UID, id, true)
+		for _, c := range created {
+			if rmErr := k.rt.RemoveContainer(ctx, c.id); rmErr != nil {
+				k.lg.Warn("Could not remove a container of a sandbox that failed to start", zap.String("pod", apis.Key(pod)), zap.String("containerID", c.id), zap.Error(rmErr))
+				continue
+			}
+			k.index.remove(ref.UID, c.id, false)
+		}
+		return err
+	}
+	ps.mark("sandboxCreated", k.clk.Now())
+	for _, c := range created {
+		ps.mark("containerCreated", c.at)
+		k.event(pod, "Normal", "Created", fmt.Sprintf("Created container %s", c.name))
+	}
+	return nil
+}
+
+// createdAhead is a container created while its sandbox started.
+type createdAhead struct {
+	id, name string
+	at       time.Time
+}
+
+// createAhead creates, in the prepared sandbox sandboxID, the containers of
+// pod that podsync will start as soon as the sandbox runs: those whose
+// image is present and needs no pull. A container it cannot create is left
+// to podsync, which creates it (and reports why it cannot) as usual.
+func (k *Kubelet) createAhead(ctx context.Context, pod *v1.Pod, sandboxID string) []createdAhead {
+	images := k.images.present(ctx, k.rt, pod)
+	var out []createdAhead
+	for _, ct := range pod.GetSpec().GetContainers() {
+		if podsync.Pulls(ct, images[ct.GetImage()]) {
+			continue
+		}
+		spec, err := podsync.ContainerSpec(pod, ct.GetName(), 0, k.cfg.RootDir)
+		if err != nil {
+			continue
+		}
+		id, err := k.rt.CreateContainer(ctx, sandboxID, spec)
+		if err != nil {
+			k.lg.Debug("Could not create a container while its sandbox started", zap.String("pod", apis.Key(pod)), zap.String("containerName", ct.GetName()), zap.Error(err))
+			continue
+		}
+		k.index.add(spec.Pod, id, false)
+		out = append(out, createdAhead{id: id, name: ct.GetName(), at: k.clk.Now()})
+	}
+	return out
 }
 
 // makeVolumes creates the pod's emptyDir directories.
@@ -450,6 +519,10 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Act
 	if ct == nil {
 		return nil
 	}
+	if a.ContainerID != "" {
+		// Created while the sandbox started: only the start is left.
+		return k.runContainer(ctx, pod, a, a.ContainerID, ps)
+	}
 	image := ct.GetImage()
 	if a.Pull {
 		k.event(pod, "Normal", "Pulling", fmt.Sprintf("Pulling image %q", image))
@@ -487,6 +560,11 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Act
 	k.index.add(podsync.PodRef(pod), id, false)
 	ps.mark("containerCreated", k.clk.Now())
 	k.event(pod, "Normal", "Created", fmt.Sprintf("Created container %s", a.Name))
+	return k.runContainer(ctx, pod, a, id, ps)
+}
+
+// runContainer starts the created container id of action a.
+func (k *Kubelet) runContainer(ctx context.Context, pod *v1.Pod, a podsync.Action, id string, ps *podState) error {
 	if err := k.rt.StartContainer(ctx, id); err != nil {
 		if errdefs.IsUnavailable(err) || ctx.Err() != nil {
 			return err

@@ -133,6 +133,8 @@ const (
 	opPullImage       = "pull_image"
 	opImageStatus     = "image_status"
 	opRunSandbox      = "run_podsandbox"
+	opCreateSandbox   = "create_podsandbox"
+	opStartSandbox    = "start_podsandbox"
 	opStopSandbox     = "stop_podsandbox"
 	opRemoveSandbox   = "remove_podsandbox"
 	opSandboxStatus   = "podsandbox_status"
@@ -213,6 +215,20 @@ func (r *instrumented) CreateSandbox(ctx context.Context, spec runtime.SandboxSp
 	id, err := r.rt.CreateSandbox(ctx, spec)
 	r.record(opRunSandbox, start, err)
 	return id, err
+}
+
+func (r *instrumented) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
+	start := time.Now()
+	id, err := r.rt.PrepareSandbox(ctx, spec)
+	r.record(opCreateSandbox, start, err)
+	return id, err
+}
+
+func (r *instrumented) StartSandbox(ctx context.Context, id string) error {
+	start := time.Now()
+	err := r.rt.StartSandbox(ctx, id)
+	r.record(opStartSandbox, start, err)
+	return err
 }
 
 func (r *instrumented) StopSandbox(ctx context.Context, id string, grace time.Duration) error {

@@ -71,14 +71,17 @@ const (
 	// CreateSandbox creates and starts the pod's sandbox.
 	CreateSandbox ActionType = "CreateSandbox"
 	// StartContainer pulls the image if Pull is set, then creates and starts
-	// the container in the sandbox.
+	// the container in the sandbox; with ContainerID set it starts that
+	// created container.
 	StartContainer ActionType = "StartContainer"
 )
 
 // Action is one thing for the worker to do.
 type Action struct {
 	Type ActionType
-	// ContainerID: KillContainer, RemoveContainer.
+	// ContainerID: KillContainer, RemoveContainer; StartContainer when it
+	// starts a container that was created and not started (no pull, no
+	// create).
 	ContainerID string
 	// SandboxID: StopSandbox, RemoveSandbox, StartContainer (where to start).
 	SandboxID string
@@ -107,6 +110,9 @@ func (a Action) String() string {
 	case CreateSandbox:
 		return fmt.Sprintf("%s attempt %d: %s", a.Type, a.Attempt, a.Reason)
 	default:
+		if a.ContainerID != "" {
+			return fmt.Sprintf("%s %s (%s) attempt %d in %s: %s", a.Type, a.Name, short(a.ContainerID), a.Attempt, short(a.SandboxID), a.Reason)
+		}
 		return fmt.Sprintf("%s %s attempt %d in %s pull=%v: %s", a.Type, a.Name, a.Attempt, short(a.SandboxID), a.Pull, a.Reason)
 	}
 }
@@ -412,7 +418,7 @@ func (c *computation) planContainer(ct *v1.Container, policy string) plan {
 	name := ct.GetName()
 	h := c.history[name]
 	if len(h) == 0 {
-		return c.start(ct, 0, nil)
+		return c.start(ct, 0, nil, nil)
 	}
 	cur := h[0]
 	switch cur.State {
@@ -432,10 +438,15 @@ func (c *computation) planContainer(ct *v1.Container, policy string) plan {
 		}
 		return plan{}
 	case runtime.ContainerCreated:
-		// Created but never started (the worker stopped in between): replace
-		// it, under the same attempt number.
+		// Created but never started: created while the sandbox started, or
+		// left by a worker that stopped in between. Start it when it is of
+		// this sandbox and this spec; otherwise replace it, under the same
+		// attempt number.
+		if cur.SandboxID == c.sandbox.ID && cur.Annotations[AnnotationHash] == Hash(ct) {
+			return c.start(ct, cur.Attempt, nil, &cur)
+		}
 		c.add(Action{Type: RemoveContainer, ContainerID: cur.ID, Name: name, Reason: "container was created but not started"})
-		return c.start(ct, cur.Attempt, nil)
+		return c.start(ct, cur.Attempt, nil, nil)
 	case runtime.ContainerExited:
 		if !shouldRestart(policy, cur.ExitCode) {
 			return plan{done: true}
@@ -445,10 +456,23 @@ func (c *computation) planContainer(ct *v1.Container, policy string) plan {
 			c.wakeAt(cur.FinishedAt.Add(b.Delay))
 			return plan{waiting: ReasonCrashLoopBackOff, message: c.crashMessage(name, b.Delay)}
 		}
-		return c.start(ct, cur.Attempt+1, &cur)
+		return c.start(ct, cur.Attempt+1, &cur, nil)
 	default:
 		return plan{}
 	}
+}
+
+func pullPolicy(ct *v1.Container) string {
+	if p := ct.GetImagePullPolicy(); p != "" {
+		return p
+	}
+	return defaults.PullPolicyFor(ct.GetImage())
+}
+
+// Pulls reports whether starting ct pulls its image first, as its
+// imagePullPolicy says, given whether the image is present.
+func Pulls(ct *v1.Container, present bool) bool {
+	return pullPolicy(ct) == "Always" || !present
 }
 
 func (c *computation) crashMessage(name string, delay time.Duration) string {
@@ -457,18 +481,16 @@ func (c *computation) crashMessage(name string, delay time.Duration) string {
 }
 
 // start plans the start of attempt of ct, after the image and backoff
-// checks. prev is the exited container it replaces, if any.
-func (c *computation) start(ct *v1.Container, attempt int, prev *runtime.ContainerStatus) plan {
+// checks. prev is the exited container it replaces, if any; created is a
+// container of attempt created and not started, which is started unless
+// the image is to be pulled first (then it is replaced).
+func (c *computation) start(ct *v1.Container, attempt int, prev, created *runtime.ContainerStatus) plan {
 	name, image := ct.GetName(), ct.GetImage()
-	policy := ct.GetImagePullPolicy()
-	if policy == "" {
-		policy = defaults.PullPolicyFor(image)
-	}
 	present := c.in.Images[image]
-	if policy == "Never" && !present {
+	if pullPolicy(ct) == "Never" && !present {
 		return plan{waiting: ReasonErrImageNeverPull, message: fmt.Sprintf("Container image %q is not present with pull policy of Never", image)}
 	}
-	pull := policy == "Always" || !present
+	pull := Pulls(ct, present)
 	if f, ok := c.st.Pulls[image]; ok && pull && c.in.Now.Sub(f.At) < f.Delay {
 		c.wakeAt(f.At.Add(f.Delay))
 		if !f.Reported {
@@ -499,6 +521,13 @@ func (c *computation) start(ct *v1.Container, attempt int, prev *runtime.Contain
 	reason := "container has not run"
 	if prev != nil {
 		reason = fmt.Sprintf("container exited with %d; restart policy %s", prev.ExitCode, restartPolicy(c.in.Pod))
+	}
+	if created != nil {
+		if !pull {
+			c.add(Action{Type: StartContainer, ContainerID: created.ID, Name: name, Attempt: attempt, SandboxID: c.sandbox.ID, Reason: "container was created and not started"})
+			return plan{waiting: ReasonContainerCreating, starting: true}
+		}
+		c.add(Action{Type: RemoveContainer, ContainerID: created.ID, Name: name, Reason: "container was created before its image was pulled"})
 	}
 	c.add(Action{Type: StartContainer, Name: name, Attempt: attempt, SandboxID: c.sandbox.ID, Pull: pull, Reason: reason})
 	return plan{waiting: ReasonContainerCreating, starting: true}

@@ -650,13 +650,70 @@ func TestUnknownAndStaleContainers(t *testing.T) {
 	want := strings.Join([]string{
 		"KillContainer app (old) grace 30s: container runs in an old sandbox",
 		"KillContainer removed-from-spec (gone) grace 30s: container is not in the pod's spec",
-		"RemoveContainer created: container was created but not started",
-		"StartContainer app attempt 1 in sb1 pull=false: container has not run",
+		"StartContainer app (created) attempt 1 in sb1: container was created and not started",
 		"RemoveContainer gone-exited: old exited container",
 		"",
 	}, "\n")
 	if got != want {
 		t.Errorf("actions\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestCreatedContainer: a container created and not started (created while
+// its sandbox started, or left by a worker that stopped in between) is
+// started when it belongs to the sandbox in use, has the spec's hash and
+// needs no pull; otherwise it is replaced under the same attempt.
+func TestCreatedContainer(t *testing.T) {
+	pod := newPod("Always", app("serve"))
+	spec, err := ContainerSpec(pod, "app", 0, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := PodRef(pod)
+	tests := []struct {
+		name      string
+		sandboxID string
+		hash      string
+		policy    string
+		want      string
+	}{
+		{name: "fits: started", sandboxID: "sb1", hash: spec.Annotations[AnnotationHash], policy: "IfNotPresent",
+			want: "StartContainer app (created) attempt 0 in sb1: container was created and not started\n"},
+		{name: "of an old sandbox: replaced", sandboxID: "sb0", hash: spec.Annotations[AnnotationHash], policy: "IfNotPresent",
+			want: "RemoveContainer created: container was created but not started\nStartContainer app attempt 0 in sb1 pull=false: container has not run\n"},
+		{name: "of another spec: replaced", sandboxID: "sb1", hash: "0", policy: "IfNotPresent",
+			want: "RemoveContainer created: container was created but not started\nStartContainer app attempt 0 in sb1 pull=false: container has not run\n"},
+		{name: "image to pull first: replaced", sandboxID: "sb1", hash: "", policy: "Always",
+			want: "RemoveContainer created: container was created before its image was pulled\nStartContainer app attempt 0 in sb1 pull=true: container has not run\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPod("Always", app("serve"))
+			p.Spec.Containers[0].ImagePullPolicy = tt.policy
+			hash := tt.hash
+			if hash == "" {
+				hash = Hash(p.Spec.Containers[0])
+			}
+			sbs := []runtime.SandboxStatus{{ID: "sb1", Pod: ref, Attempt: 1, State: runtime.SandboxReady}}
+			if tt.sandboxID == "sb0" {
+				sbs = append(sbs, runtime.SandboxStatus{ID: "sb0", Pod: ref, State: runtime.SandboxNotReady})
+			}
+			in := Input{
+				Pod:       p,
+				Sandboxes: sbs,
+				Containers: []runtime.ContainerStatus{{ID: "created", SandboxID: tt.sandboxID, Pod: ref, Name: "app", State: runtime.ContainerCreated,
+					Annotations: map[string]string{AnnotationHash: hash}}},
+				Images: map[string]bool{"minik8s/testapp:v1": true},
+				Now:    t0,
+			}
+			r := Compute(in)
+			if got := String(r.Actions); got != tt.want {
+				t.Errorf("actions\n%s\nwant\n%s", got, tt.want)
+			}
+			if got := summary(r.Status); got != "Pending app:waiting[ContainerCreating] restarts=0 Ready=False" {
+				t.Errorf("summary %q", got)
+			}
+		})
 	}
 }
 

@@ -38,8 +38,20 @@ type Runtime interface {
 	ImagePresent(ctx context.Context, image string) (bool, error)
 
 	// CreateSandbox creates and starts the sandbox of a pod, which owns its
-	// network namespace, and returns the sandbox's ID.
+	// network namespace, and returns the sandbox's ID. It is PrepareSandbox
+	// and StartSandbox in one call.
 	CreateSandbox(ctx context.Context, spec SandboxSpec) (string, error)
+	// PrepareSandbox creates the sandbox of a pod without starting it and
+	// returns its ID; the sandbox is SandboxNotReady, without an IP, until
+	// StartSandbox. Containers may be created in a prepared sandbox (not
+	// started), so that a pod's containers are created while its sandbox
+	// starts.
+	PrepareSandbox(ctx context.Context, spec SandboxSpec) (string, error)
+	// StartSandbox starts a prepared sandbox. When the sandbox cannot start
+	// (e.g. its IP is taken: AlreadyExists) it is removed, as CreateSandbox
+	// leaves nothing half made; the caller removes the containers it
+	// created in it.
+	StartSandbox(ctx context.Context, id string) error
 	// StopSandbox stops a sandbox, giving it grace to exit after SIGTERM.
 	// Stopping a stopped sandbox is a no-op.
 	StopSandbox(ctx context.Context, id string, grace time.Duration) error
@@ -54,7 +66,8 @@ type Runtime interface {
 
 	// CreateContainer creates an application container joined to the
 	// sandbox's network and IPC namespaces and returns its ID. The image
-	// must be present.
+	// must be present. The sandbox may be prepared and not yet started; the
+	// container starts only once it runs.
 	CreateContainer(ctx context.Context, sandboxID string, spec ContainerSpec) (string, error)
 	// StartContainer starts a created container.
 	StartContainer(ctx context.Context, id string) error

@@ -324,6 +324,18 @@ func logConfig() container.LogConfig {
 
 // CreateSandbox implements runtime.Runtime.
 func (d *Docker) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
+	id, err := d.PrepareSandbox(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := d.StartSandbox(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// PrepareSandbox implements runtime.Runtime.
+func (d *Docker) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
 	if spec.Pod.UID == "" || spec.Pod.Name == "" || spec.Pod.Namespace == "" {
 		return "", errdefs.Invalid("create sandbox: pod uid, name and namespace are required")
 	}
@@ -386,16 +398,21 @@ func (d *Docker) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (s
 	if err != nil {
 		return "", d.classifyCreate(err, "create sandbox "+name, d.sandboxImg)
 	}
-	if _, err := d.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+	return res.ID, nil
+}
+
+// StartSandbox implements runtime.Runtime.
+func (d *Docker) StartSandbox(ctx context.Context, id string) error {
+	if _, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		// Leave no half-made sandbox behind.
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if _, rmErr := d.cli.ContainerRemove(rmCtx, res.ID, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
-			d.lg.Warn("Could not remove a sandbox that failed to start", zap.String("containerID", res.ID), zap.Error(rmErr))
+		if _, rmErr := d.cli.ContainerRemove(rmCtx, id, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
+			d.lg.Warn("Could not remove a sandbox that failed to start", zap.String("containerID", id), zap.Error(rmErr))
 		}
-		return "", classifyStart(err, "start sandbox "+name)
+		return classifyStart(err, "start sandbox "+id)
 	}
-	return res.ID, nil
+	return nil
 }
 
 // hostname is the pod's hostname, cut to the 63 characters a hostname may have.

@@ -82,6 +82,9 @@ var _ runtime.Runtime = (*Hollow)(nil)
 type sandbox struct {
 	status runtime.SandboxStatus
 	name   string
+	// ip is the address asked for (zero: the runtime picks one at start).
+	ip      netip.Addr
+	started bool
 }
 
 type logLine struct {
@@ -186,6 +189,18 @@ func (h *Hollow) newID() string {
 
 // CreateSandbox implements runtime.Runtime.
 func (h *Hollow) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
+	id, err := h.PrepareSandbox(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := h.StartSandbox(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// PrepareSandbox implements runtime.Runtime.
+func (h *Hollow) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (string, error) {
 	if spec.Pod.UID == "" || spec.Pod.Name == "" || spec.Pod.Namespace == "" {
 		return "", errdefs.Invalid("create sandbox: pod uid, name and namespace are required")
 	}
@@ -198,37 +213,63 @@ func (h *Hollow) CreateSandbox(ctx context.Context, spec runtime.SandboxSpec) (s
 	if _, ok := h.names[name]; ok {
 		return "", errdefs.AlreadyExists("create sandbox %s: name in use", name)
 	}
+	if !spec.HostNetwork && spec.IP.IsValid() && !h.subnet.Contains(spec.IP) {
+		return "", errdefs.Invalid("create sandbox %s: IP %s is outside the pod network %s", name, spec.IP, h.subnet)
+	}
 	st := runtime.SandboxStatus{
 		Pod:         spec.Pod,
 		Attempt:     spec.Attempt,
-		State:       runtime.SandboxReady,
+		State:       runtime.SandboxNotReady,
 		HostNetwork: spec.HostNetwork,
 		CreatedAt:   h.clock.Now(),
 		Annotations: cloneMap(spec.Annotations),
 	}
-	if !spec.HostNetwork {
-		switch {
-		case spec.IP.IsValid() && !h.subnet.Contains(spec.IP):
-			return "", errdefs.Invalid("create sandbox %s: IP %s is outside the pod network %s", name, spec.IP, h.subnet)
-		case spec.IP.IsValid():
-			for _, sb := range h.sandboxes {
-				if sb.status.IP == spec.IP && sb.status.State == runtime.SandboxReady {
-					return "", errdefs.AlreadyExists("create sandbox %s: address %s already in use", name, spec.IP)
-				}
-			}
-			st.IP = spec.IP
-		default:
-			st.IP = h.nextIP
-			h.nextIP = h.nextIP.Next()
-		}
-	}
 	id := h.newID()
 	st.ID = id
-	h.sandboxes[id] = &sandbox{status: st, name: name}
+	h.sandboxes[id] = &sandbox{status: st, name: name, ip: spec.IP}
 	h.names[name] = id
 	h.emit(runtime.Event{Type: runtime.EventCreated, ContainerID: id, Sandbox: true, Pod: spec.Pod, Time: st.CreatedAt})
-	h.emit(runtime.Event{Type: runtime.EventStarted, ContainerID: id, Sandbox: true, Pod: spec.Pod, Time: st.CreatedAt})
 	return id, nil
+}
+
+// StartSandbox implements runtime.Runtime. A prepared sandbox starts once;
+// one that was stopped stays stopped, as a sandbox is never restarted.
+func (h *Hollow) StartSandbox(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start sandbox %s: %w", id, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sb, ok := h.sandboxes[id]
+	if !ok {
+		return errdefs.NotFound("start sandbox %s", id)
+	}
+	if sb.started {
+		if sb.status.State == runtime.SandboxReady {
+			return nil
+		}
+		return errdefs.Precondition("start sandbox %s: it was stopped", id)
+	}
+	if !sb.status.HostNetwork {
+		ip := sb.ip
+		if ip.IsValid() {
+			for _, other := range h.sandboxes {
+				if other.status.IP == ip && other.status.State == runtime.SandboxReady {
+					// As the engine does, a sandbox that cannot start is removed.
+					h.removeSandboxLocked(sb)
+					return errdefs.AlreadyExists("start sandbox %s: address %s already in use", id, ip)
+				}
+			}
+		} else {
+			ip = h.nextIP
+			h.nextIP = h.nextIP.Next()
+		}
+		sb.status.IP = ip
+	}
+	sb.started = true
+	sb.status.State = runtime.SandboxReady
+	h.emit(runtime.Event{Type: runtime.EventStarted, ContainerID: id, Sandbox: true, Pod: sb.status.Pod, Time: h.clock.Now()})
+	return nil
 }
 
 // StopSandbox implements runtime.Runtime.
@@ -255,14 +296,19 @@ func (h *Hollow) RemoveSandbox(ctx context.Context, id string) error {
 	if !ok {
 		return nil
 	}
+	h.removeSandboxLocked(sb)
+	return nil
+}
+
+func (h *Hollow) removeSandboxLocked(sb *sandbox) {
 	now := h.clock.Now()
+	id := sb.status.ID
 	if sb.status.State == runtime.SandboxReady {
 		h.emit(runtime.Event{Type: runtime.EventDied, ContainerID: id, Sandbox: true, Pod: sb.status.Pod, Time: now})
 	}
 	delete(h.sandboxes, id)
 	delete(h.names, sb.name)
 	h.emit(runtime.Event{Type: runtime.EventRemoved, ContainerID: id, Sandbox: true, Pod: sb.status.Pod, Time: now})
-	return nil
 }
 
 // SandboxStatus implements runtime.Runtime.

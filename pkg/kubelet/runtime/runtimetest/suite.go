@@ -50,6 +50,7 @@ func RunSuite(t *testing.T, newRuntime func(t *testing.T) runtime.Runtime) {
 		{"Images", s.testImages},
 		{"SandboxLifecycle", s.testSandboxLifecycle},
 		{"HostNetworkSandbox", s.testHostNetworkSandbox},
+		{"PreparedSandbox", s.testPreparedSandbox},
 		{"ContainerLifecycle", s.testContainerLifecycle},
 		{"CommandAndArgs", s.testCommandAndArgs},
 		{"ExitCodes", s.testExitCodes},
@@ -325,6 +326,79 @@ func (s *suite) testHostNetworkSandbox(t *testing.T) {
 	}
 	if !st.HostNetwork || st.IP.IsValid() || st.State != runtime.SandboxReady {
 		t.Errorf("SandboxStatus = %+v, want ready on the host network without a pod IP", st)
+	}
+}
+
+// testPreparedSandbox: a sandbox prepared and started in two steps, with a
+// container created in between (as the kubelet creates a pod's containers
+// while its sandbox starts); a sandbox that cannot start is removed.
+func (s *suite) testPreparedSandbox(t *testing.T) {
+	ctx, r := testCtx(t), s.rt(t)
+	pod := newPod(t)
+	var id, server string
+	var ip netip.Addr
+	for try := 0; ; try++ {
+		ip = netip.AddrFrom4([4]byte{10, 2, byte(200 + rand.IntN(55)), byte(2 + rand.IntN(250))})
+		var err error
+		id, err = r.PrepareSandbox(ctx, runtime.SandboxSpec{Pod: pod, Attempt: try, IP: ip})
+		if err != nil {
+			t.Fatalf("PrepareSandbox: %v", err)
+		}
+		st, err := r.SandboxStatus(ctx, id)
+		if err != nil {
+			t.Fatalf("SandboxStatus of a prepared sandbox: %v", err)
+		}
+		if st.State != runtime.SandboxNotReady || st.IP.IsValid() || st.Attempt != try {
+			t.Errorf("prepared sandbox = %+v, want not ready, without an IP", st)
+		}
+		// A container created before the sandbox starts.
+		server, err = r.CreateContainer(ctx, id, runtime.ContainerSpec{Pod: pod, Name: "server", Attempt: try, Image: TestappImage, Args: []string{"serve", "--listen", "127.0.0.1:8082"}})
+		if err != nil {
+			t.Fatalf("CreateContainer in a prepared sandbox: %v", err)
+		}
+		err = r.StartSandbox(ctx, id)
+		if err == nil {
+			break
+		}
+		if !errdefs.IsAlreadyExists(err) || try == 10 {
+			t.Fatalf("StartSandbox: %v", err)
+		}
+		// Another test holds the address: the sandbox is gone; the
+		// container created in it is the caller's to remove.
+		if _, err := r.SandboxStatus(ctx, id); !errdefs.IsNotFound(err) {
+			t.Errorf("SandboxStatus of a sandbox that failed to start = %v, want NotFound", err)
+		}
+		if err := r.RemoveContainer(ctx, server); err != nil {
+			t.Fatalf("RemoveContainer: %v", err)
+		}
+	}
+	if err := r.StartContainer(ctx, server); err != nil {
+		t.Fatalf("StartContainer created before its sandbox started: %v", err)
+	}
+	waitState(t, ctx, r, server, runtime.ContainerRunning)
+	st, err := r.SandboxStatus(ctx, id)
+	if err != nil || st.State != runtime.SandboxReady || st.IP != ip {
+		t.Errorf("started sandbox = %+v, %v; want ready at %s", st, err, ip)
+	}
+	if err := r.StartSandbox(ctx, id); err != nil {
+		t.Errorf("StartSandbox of a running sandbox = %v, want nil", err)
+	}
+	if err := r.StartSandbox(ctx, "0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef"); !errdefs.IsNotFound(err) {
+		t.Errorf("StartSandbox of an unknown ID = %v, want NotFound", err)
+	}
+
+	// A second sandbox asking for the same address cannot start: it is
+	// removed and the error is AlreadyExists.
+	other := newPod(t)
+	id2, err := r.PrepareSandbox(ctx, runtime.SandboxSpec{Pod: other, IP: ip})
+	if err != nil {
+		t.Fatalf("PrepareSandbox with a taken address: %v", err)
+	}
+	if err := r.StartSandbox(ctx, id2); !errdefs.IsAlreadyExists(err) {
+		t.Errorf("StartSandbox with a taken address = %v, want AlreadyExists", err)
+	}
+	if _, err := r.SandboxStatus(ctx, id2); !errdefs.IsNotFound(err) {
+		t.Errorf("SandboxStatus of a sandbox that failed to start = %v, want NotFound", err)
 	}
 }
 
