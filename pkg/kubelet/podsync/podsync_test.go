@@ -376,6 +376,84 @@ func TestBackoffResetsAfterTenMinutesOfRunning(t *testing.T) {
 	runSteps(t, w, steps)
 }
 
+// TestBackoffAfterARun: how long a container ran before it crashed
+// decides whether its backoff starts over (more than ten minutes: restart
+// at once, then 10 s) or keeps doubling (40 s, then 80 s).
+func TestBackoffAfterARun(t *testing.T) {
+	tests := []struct {
+		ran       time.Duration
+		want      string        // after the crash that ends the run
+		wantWait  time.Duration // the CrashLoopBackOff delay; 0: restarted at once
+		wantAfter time.Duration // the delay after one more, quick, crash
+	}{
+		{ran: 9*time.Minute + 59*time.Second, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=3 Ready=False", wantWait: 40 * time.Second, wantAfter: 80 * time.Second},
+		{ran: 10*time.Minute + time.Second, want: "Running app:running last[Error/2] restarts=4 ready Ready=True", wantAfter: 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ran.String(), func(t *testing.T) {
+			w := newWorld(t, newPod("Always", app("serve")))
+			// Three quick crashes: the backoff is 40 s when restart 3 runs.
+			runSteps(t, w, []step{
+				{wantIn: "0s StartContainer app"},
+				{after: time.Second, do: func(w *world) { w.exit("app", 2) }, wantIn: "1s StartContainer app"},
+				{after: time.Second, do: func(w *world) { w.exit("app", 2) }, want: "Running app:waiting[CrashLoopBackOff] last[Error/2] restarts=1 Ready=False"},
+				{after: 10 * time.Second, wantIn: "12s StartContainer app"},
+				{after: time.Second, do: func(w *world) { w.exit("app", 2) }},
+				{after: 20 * time.Second, wantIn: "33s StartContainer app", want: "Running app:running last[Error/2] restarts=3 ready Ready=True"},
+			})
+			if b := w.state.Crash["app"].Delay; b != 40*time.Second {
+				t.Fatalf("backoff %v before the run, want 40s", b)
+			}
+			w.now = w.now.Add(tt.ran)
+			w.exit("app", 2)
+			w.sync()
+			if got := summary(w.pod.GetStatus()); got != tt.want {
+				t.Fatalf("after running %v: %s, want %s", tt.ran, got, tt.want)
+			}
+			if tt.wantWait > 0 {
+				if wait := w.res.NextSync.Sub(w.now); wait != tt.wantWait {
+					t.Fatalf("waits %v, want %v", wait, tt.wantWait)
+				}
+				w.now = w.now.Add(tt.wantWait)
+				w.sync()
+			}
+			// One more quick crash waits the delay after that.
+			w.now = w.now.Add(time.Second)
+			w.exit("app", 2)
+			w.sync()
+			if wait := w.res.NextSync.Sub(w.now); wait != tt.wantAfter {
+				t.Errorf("the next crash waits %v, want %v", wait, tt.wantAfter)
+			}
+		})
+	}
+}
+
+// TestImagePullBackOffCaps: failed pulls are retried after 10 s doubling
+// to 5 min, and no further.
+func TestImagePullBackOffCaps(t *testing.T) {
+	c := app("serve")
+	c.Image = "minik8s/missing:v1"
+	w := newWorld(t, newPod("Always", c))
+	w.pullFails["minik8s/missing:v1"] = "pull image minik8s/missing:v1: image not found"
+	w.sync()
+	var waits []time.Duration
+	for range 8 {
+		wait := w.res.NextSync.Sub(w.now)
+		waits = append(waits, wait)
+		w.now = w.now.Add(wait)
+		w.sync()
+		if got := summary(w.pod.GetStatus()); got != "Pending app:waiting[ErrImagePull] restarts=0 Ready=False" {
+			t.Fatalf("after %v: %s", w.offset(), got)
+		}
+	}
+	if fmt.Sprint(waits) != "[10s 20s 40s 1m20s 2m40s 5m0s 5m0s 5m0s]" {
+		t.Errorf("waits %v", waits)
+	}
+	if got := strings.Count(strings.Join(w.log, "\n"), "StartContainer app"); got != 9 {
+		t.Errorf("%d pulls, want 9", got)
+	}
+}
+
 func TestRestartPolicies(t *testing.T) {
 	tests := []struct {
 		name       string
