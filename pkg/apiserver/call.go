@@ -212,6 +212,7 @@ func (s *Server) check(c *call) registry.Check {
 	return func(current, next apis.Object) error {
 		a := c.attributes()
 		a.Complete, a.Object, a.NewObject = true, current, next
+		a.Pods = podIndex{s: s}
 		for _, o := range []apis.Object{next, current} {
 			if o == nil {
 				continue

@@ -88,6 +88,15 @@ type FieldMatcher interface {
 	RequiresExactMatch(field string) (string, bool)
 }
 
+// PodIndex answers what the policy needs to know about pods besides the
+// request itself: a node may read a ConfigMap only while a pod bound to it
+// mounts it, as Kubernetes' node authorizer allows.
+type PodIndex interface {
+	// NodeMountsConfigMap reports whether a pod bound to node has a
+	// configMap volume of the ConfigMap namespace/name.
+	NodeMountsConfigMap(node, namespace, name string) bool
+}
+
 // User is an authenticated identity.
 type User struct {
 	Name   string
@@ -123,6 +132,9 @@ type Attributes struct {
 	Object apis.Object
 	// NewObject is the object being written (create, update).
 	NewObject apis.Object
+	// Pods answers questions about pods (set when Complete); nil knows
+	// nothing, and what depends on it is denied.
+	Pods PodIndex
 }
 
 // Authorize decides a request. It is a pure function of its attributes.
@@ -217,11 +229,13 @@ func controllerManager(a *Attributes) Decision {
 	return Deny
 }
 
-// node is the NodeRestriction rule: a node reads what it needs and writes
-// only its own Node and Lease, the status of pods bound to it, and mirror
-// pods for itself.
+// node is the NodeRestriction rule: a node reads what it needs (the
+// ConfigMaps its pods mount) and writes only its own Node and Lease, the
+// status of pods bound to it, and mirror pods for itself.
 func node(a *Attributes, self string) Decision {
 	switch a.Resource {
+	case "configmaps":
+		return nodeConfigMaps(a, self)
 	case "nodes":
 		return nodeNodes(a, self)
 	case "leases":
@@ -317,6 +331,18 @@ func nodePods(a *Attributes, self string) Decision {
 		}
 	}
 	return Deny
+}
+
+// nodeConfigMaps lets a node get a ConfigMap that a pod bound to it mounts
+// as a volume; nothing else (no list or watch, no writes).
+func nodeConfigMaps(a *Attributes, self string) Decision {
+	if a.Subresource != "" || a.Verb != VerbGet || a.Name == "" {
+		return Deny
+	}
+	if !a.Complete {
+		return NeedObject
+	}
+	return allowIf(a.Pods != nil && a.Pods.NodeMountsConfigMap(self, a.Namespace, a.Name))
 }
 
 // csrOwn lets a node or a bootstrapper create a CertificateSigningRequest

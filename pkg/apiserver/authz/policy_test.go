@@ -45,6 +45,14 @@ func csr(user string) apis.Object {
 
 var mirror = map[string]string{MirrorPodAnnotation: "abc"}
 
+// mounts is a PodIndex: the set of "node/namespace/name" a pod on node
+// mounts.
+type mounts map[string]bool
+
+func (m mounts) NodeMountsConfigMap(node, namespace, name string) bool {
+	return m[node+"/"+namespace+"/"+name]
+}
+
 func TestAuthorize(t *testing.T) {
 	tests := []struct {
 		name string
@@ -150,7 +158,14 @@ func TestAuthorize(t *testing.T) {
 		// A node: the rest.
 		{"node create event", Attributes{User: nodeA, Verb: VerbCreate, Resource: "events"}, Allow},
 		{"node list events", Attributes{User: nodeA, Verb: VerbList, Resource: "events"}, Deny},
-		{"node get configmap", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "default", Name: "c"}, Deny},
+		{"node get configmap: a pod must mount it", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "default", Name: "c"}, NeedObject},
+		{"node get configmap its pod mounts", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "default", Name: "c", Complete: true, Pods: mounts{"a/default/c": true}}, Allow},
+		{"node get configmap another node's pod mounts", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "default", Name: "c", Complete: true, Pods: mounts{"b/default/c": true}}, Deny},
+		{"node get configmap of the same name elsewhere", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "other", Name: "c", Complete: true, Pods: mounts{"a/default/c": true}}, Deny},
+		{"node get configmap, nothing known of pods", Attributes{User: nodeA, Verb: VerbGet, Resource: "configmaps", Namespace: "default", Name: "c", Complete: true}, Deny},
+		{"node list configmaps", Attributes{User: nodeA, Verb: VerbList, Resource: "configmaps", Namespace: "default", Complete: true, Pods: mounts{"a/default/c": true}}, Deny},
+		{"node watch configmap by name", Attributes{User: nodeA, Verb: VerbWatch, Resource: "configmaps", Namespace: "default", Fields: fieldSet{"metadata.name": "c"}, Pods: mounts{"a/default/c": true}}, Deny},
+		{"node update configmap its pod mounts", Attributes{User: nodeA, Verb: VerbUpdate, Resource: "configmaps", Namespace: "default", Name: "c", Complete: true, Pods: mounts{"a/default/c": true}}, Deny},
 		{"node get secret", Attributes{User: nodeA, Verb: VerbGet, Resource: "secrets", Namespace: "default", Name: "s"}, Deny},
 		{"node list namespaces", Attributes{User: nodeA, Verb: VerbList, Resource: "namespaces"}, Deny},
 		{"node create csr", Attributes{User: nodeA, Verb: VerbCreate, Resource: "certificatesigningrequests"}, Allow},
