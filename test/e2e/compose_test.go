@@ -32,6 +32,19 @@ func TestCompose(t *testing.T) {
 	requireDocker(t)
 	root := repoRoot(t)
 	lockCompose(t)
+	// The cluster gets a pod network of its own: the kubelet tests of this
+	// package and of pkg/kubelet use minik8s-pods (10.2.0.0/16) on the same
+	// engine, and Docker 20.10 can keep a network with stale endpoints after
+	// killed containers, which would block a second network on that subnet.
+	// `make up` for a user keeps the defaults.
+	for k, v := range map[string]string{
+		"MINIK8S_POD_NETWORK":         "minik8s-e2e-pods",
+		"MINIK8S_POD_NETWORK_CIDR":    "10.3.0.0/16",
+		"MINIK8S_POD_NETWORK_GATEWAY": "10.3.0.1",
+		"MINIK8S_NODE_IP_RANGE":       "10.3.255.0/24",
+	} {
+		t.Setenv(k, v)
+	}
 	c := &composeCluster{
 		root:       root,
 		minictl:    filepath.Join(root, "bin", "minictl"),
