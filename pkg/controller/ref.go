@@ -175,3 +175,42 @@ func RecheckOwner[T apis.Object](owner apis.Object, get func(ctx context.Context
 		return nil
 	}
 }
+
+// OwnerGetter reads owners of one kind from a cache; informer.Lister
+// satisfies it.
+type OwnerGetter[T apis.Object] interface {
+	Get(namespace, name string) (T, error)
+	ListByNamespace(namespace string) []T
+}
+
+// ResolveControllerRef returns the owner of kind that ref names in
+// namespace when the cache holds that very object (same uid), else the
+// zero value and false.
+func ResolveControllerRef[T apis.Object](owners OwnerGetter[T], kind, namespace string, ref *v1.OwnerReference) (T, bool) {
+	var zero T
+	if ref.GetKind() != kind {
+		return zero, false
+	}
+	o, err := owners.Get(namespace, ref.GetName())
+	if err != nil || o.GetMetadata().GetUid() != ref.GetUid() {
+		return zero, false
+	}
+	return o, true
+}
+
+// MatchingOwners are the owners in namespace whose selector (read by
+// selectorOf) matches lbls: the candidates that may adopt an orphan. An
+// owner with an empty or invalid selector adopts nothing.
+func MatchingOwners[T apis.Object](owners OwnerGetter[T], namespace string, lbls map[string]string, selectorOf func(T) *v1.LabelSelector) []T {
+	var out []T
+	for _, o := range owners.ListByNamespace(namespace) {
+		sel, err := labels.FromLabelSelector(selectorOf(o))
+		if err != nil || sel.Empty() {
+			continue
+		}
+		if sel.Matches(lbls) {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -146,30 +146,15 @@ func (c *Controller) enqueue(d *v1.Deployment) { c.queue.Add(apis.Key(d)) }
 // resolveControllerRef returns the Deployment ref names, if cached with
 // that uid.
 func (c *Controller) resolveControllerRef(namespace string, ref *v1.OwnerReference) *v1.Deployment {
-	if ref.GetKind() != "Deployment" {
-		return nil
-	}
-	d, err := c.ds.Get(namespace, ref.GetName())
-	if err != nil || d.GetMetadata().GetUid() != ref.GetUid() {
-		return nil
-	}
+	d, _ := controller.ResolveControllerRef[*v1.Deployment](c.ds, "Deployment", namespace, ref)
 	return d
 }
 
 // deploymentsFor are the Deployments whose selector matches an orphan
 // ReplicaSet.
 func (c *Controller) deploymentsFor(rs *v1.ReplicaSet) []*v1.Deployment {
-	var out []*v1.Deployment
-	for _, d := range c.ds.ListByNamespace(rs.GetMetadata().GetNamespace()) {
-		sel, err := labels.FromLabelSelector(d.GetSpec().GetSelector())
-		if err != nil || sel.Empty() {
-			continue
-		}
-		if sel.Matches(rs.GetMetadata().GetLabels()) {
-			out = append(out, d)
-		}
-	}
-	return out
+	return controller.MatchingOwners(c.ds, rs.GetMetadata().GetNamespace(), rs.GetMetadata().GetLabels(),
+		func(d *v1.Deployment) *v1.LabelSelector { return d.GetSpec().GetSelector() })
 }
 
 func (c *Controller) addReplicaSet(rs *v1.ReplicaSet) {

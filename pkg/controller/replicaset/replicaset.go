@@ -168,29 +168,14 @@ func (c *Controller) deleteRS(obj any) {
 // resolveControllerRef returns the ReplicaSet ref names in namespace if
 // it is the one (same uid) in the cache.
 func (c *Controller) resolveControllerRef(namespace string, ref *v1.OwnerReference) *v1.ReplicaSet {
-	if ref.GetKind() != "ReplicaSet" {
-		return nil
-	}
-	rs, err := c.rss.Get(namespace, ref.GetName())
-	if err != nil || rs.GetMetadata().GetUid() != ref.GetUid() {
-		return nil
-	}
+	rs, _ := controller.ResolveControllerRef[*v1.ReplicaSet](c.rss, "ReplicaSet", namespace, ref)
 	return rs
 }
 
 // podReplicaSets are the ReplicaSets whose selector matches an orphan pod.
 func (c *Controller) podReplicaSets(pod *v1.Pod) []*v1.ReplicaSet {
-	var out []*v1.ReplicaSet
-	for _, rs := range c.rss.ListByNamespace(pod.GetMetadata().GetNamespace()) {
-		sel, err := labels.FromLabelSelector(rs.GetSpec().GetSelector())
-		if err != nil || sel.Empty() {
-			continue
-		}
-		if sel.Matches(pod.GetMetadata().GetLabels()) {
-			out = append(out, rs)
-		}
-	}
-	return out
+	return controller.MatchingOwners(c.rss, pod.GetMetadata().GetNamespace(), pod.GetMetadata().GetLabels(),
+		func(rs *v1.ReplicaSet) *v1.LabelSelector { return rs.GetSpec().GetSelector() })
 }
 
 func (c *Controller) addPod(pod *v1.Pod) {
