@@ -140,20 +140,9 @@ func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRes
 
 // Update replaces spec and user metadata; status is kept.
 func (a *apiService) Update(ctx context.Context, req *v1.UpdateRequest) (*v1.UpdateResponse, error) {
-	c := callFrom(ctx)
-	k, err := kindOf(c)
-	if err != nil {
-		return nil, err
-	}
-	obj, err := decode(k, req.GetObject())
-	if err != nil {
-		return nil, err
-	}
-	out, err := a.reg.Update(ctx, k, obj, registry.UpdateOptions{DryRun: req.GetDryRun(), Check: a.s.check(c)})
-	if err != nil {
-		return nil, err
-	}
-	wire, err := encode(k, out)
+	wire, err := a.write(ctx, req.GetObject(), func(c *call, k *registry.Kind, obj apis.Object) (apis.Object, error) {
+		return a.reg.Update(ctx, k, obj, registry.UpdateOptions{DryRun: req.GetDryRun(), Check: a.s.check(c)})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -162,24 +151,32 @@ func (a *apiService) Update(ctx context.Context, req *v1.UpdateRequest) (*v1.Upd
 
 // UpdateStatus replaces status; spec and metadata are kept.
 func (a *apiService) UpdateStatus(ctx context.Context, req *v1.UpdateStatusRequest) (*v1.UpdateStatusResponse, error) {
+	wire, err := a.write(ctx, req.GetObject(), func(c *call, k *registry.Kind, obj apis.Object) (apis.Object, error) {
+		return a.reg.UpdateStatus(ctx, k, obj, registry.UpdateOptions{Check: a.s.check(c)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v1.UpdateStatusResponse{Object: wire}, nil
+}
+
+// write decodes the object of a write call, runs the registry verb and
+// encodes the stored result.
+func (a *apiService) write(ctx context.Context, in *anypb.Any, verb func(c *call, k *registry.Kind, obj apis.Object) (apis.Object, error)) (*anypb.Any, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := decode(k, req.GetObject())
+	obj, err := decode(k, in)
 	if err != nil {
 		return nil, err
 	}
-	out, err := a.reg.UpdateStatus(ctx, k, obj, registry.UpdateOptions{Check: a.s.check(c)})
+	out, err := verb(c, k, obj)
 	if err != nil {
 		return nil, err
 	}
-	wire, err := encode(k, out)
-	if err != nil {
-		return nil, err
-	}
-	return &v1.UpdateStatusResponse{Object: wire}, nil
+	return encode(k, out)
 }
 
 // Delete removes an object or starts its graceful deletion.
