@@ -41,6 +41,13 @@ type EventRecorder interface {
 	Eventf(obj apis.Object, eventType, reason, messageFmt string, args ...any)
 }
 
+// NopRecorder drops every event: the recorder of a controller built
+// without one.
+type NopRecorder struct{}
+
+// Eventf does nothing.
+func (NopRecorder) Eventf(apis.Object, string, string, string, ...any) {}
+
 // Event types, as Kubernetes'.
 const (
 	EventTypeNormal  = "Normal"

@@ -97,7 +97,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	rec := cfg.Recorder
 	if rec == nil {
-		rec = nopRecorder{}
+		rec = controller.NopRecorder{}
 	}
 	c := &Controller{
 		cfg:   cfg,
@@ -126,10 +126,6 @@ func New(cfg Config) (*Controller, error) {
 	cfg.Pods.AddEventHandler(informer.HandlerFuncs[*v1.Pod]{DeleteFunc: c.deletePod})
 	return c, nil
 }
-
-type nopRecorder struct{}
-
-func (nopRecorder) Eventf(apis.Object, string, string, string, ...any) {}
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error {

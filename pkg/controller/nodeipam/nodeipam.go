@@ -87,7 +87,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	rec := cfg.Recorder
 	if rec == nil {
-		rec = nopRecorder{}
+		rec = controller.NopRecorder{}
 	}
 	cidr := cfg.ClusterCIDR.Masked().String()
 	c := &Controller{
@@ -119,10 +119,6 @@ func New(cfg Config) (*Controller, error) {
 	})
 	return c, nil
 }
-
-type nopRecorder struct{}
-
-func (nopRecorder) Eventf(apis.Object, string, string, string, ...any) {}
 
 // Run rebuilds the allocator from the cached nodes (the cache must have
 // synced) and runs workers until ctx ends.

@@ -209,7 +209,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	rec := cfg.Recorder
 	if rec == nil {
-		rec = nopRecorder{}
+		rec = controller.NopRecorder{}
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
@@ -259,10 +259,6 @@ func New(cfg Config) (*Controller, error) {
 	})
 	return c, nil
 }
-
-type nopRecorder struct{}
-
-func (nopRecorder) Eventf(apis.Object, string, string, string, ...any) {}
 
 func (c *Controller) enqueuePod(p *v1.Pod) {
 	if p.GetSpec().GetNodeName() != "" && p.GetMetadata().GetDeletionTimestamp() == nil {

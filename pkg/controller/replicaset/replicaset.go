@@ -115,7 +115,7 @@ func New(cfg Config) (*Controller, error) {
 		lg = zap.NewNop()
 	}
 	if cfg.Recorder == nil {
-		cfg.Recorder = nopRecorder{}
+		cfg.Recorder = controller.NopRecorder{}
 	}
 	c := &Controller{
 		cfg:          cfg,
@@ -138,10 +138,6 @@ func New(cfg Config) (*Controller, error) {
 	})
 	return c, nil
 }
-
-type nopRecorder struct{}
-
-func (nopRecorder) Eventf(apis.Object, string, string, string, ...any) {}
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error {
