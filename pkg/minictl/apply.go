@@ -58,32 +58,9 @@ func newApplyCommand(f *Factory) *cobra.Command {
 }
 
 func runApply(ctx context.Context, f *Factory, ff *fileFlags, output string, validate *validateFlag) error {
-	objs, errs, err := loadManifestObjects(f, ff)
-	if err != nil {
-		return err
-	}
-	if len(objs) == 0 && len(errs) == 0 {
-		return fmt.Errorf("no objects passed to apply")
-	}
-	c, err := f.Client()
-	if err != nil {
-		return err
-	}
-	for _, mo := range objs {
-		if err := validate.check(f, mo.obj); err != nil {
-			errs = append(errs, fmt.Errorf("error when applying %q: %w", mo.source, err))
-			continue
-		}
-		obj, verb, err := applyOne(ctx, c, mo, f.ErrOut)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := printResult(f, mo.res, obj, output, verb); err != nil {
-			return err
-		}
-	}
-	return errs.orNil()
+	return forEachManifest(f, ff, "apply", "applying", output, validate, func(c Client, mo manifestObject) (apis.Object, string, error) {
+		return applyOne(ctx, c, mo, f.ErrOut)
+	})
 }
 
 // applyOne creates the object or updates it from the manifest; verb is

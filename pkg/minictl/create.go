@@ -129,12 +129,32 @@ func newCreateCommand(f *Factory) *cobra.Command {
 }
 
 func runCreate(cmd *cobra.Command, f *Factory, ff *fileFlags, output string, saveConfig bool, validate *validateFlag) error {
+	return forEachManifest(f, ff, "create", "creating", output, validate, func(c Client, mo manifestObject) (apis.Object, string, error) {
+		if saveConfig {
+			last, err := lastAppliedConfiguration(mo.obj)
+			if err != nil {
+				return nil, "", fmt.Errorf("error when creating %q: %w", mo.source, err)
+			}
+			setAnnotation(mo.obj, LastAppliedAnnotation, last)
+		}
+		created, err := c.Create(cmd.Context(), mo.res, mo.obj)
+		if err != nil {
+			return nil, "", whenErr("creating", mo.source, err)
+		}
+		return orObj(created, mo.obj), "created", nil
+	})
+}
+
+// forEachManifest loads the manifests of ff, validates each object and
+// hands it to do, printing what do made of it. As kubectl does, an error
+// of one object is reported after the others were tried.
+func forEachManifest(f *Factory, ff *fileFlags, verb, doing, output string, validate *validateFlag, do func(c Client, mo manifestObject) (apis.Object, string, error)) error {
 	objs, errs, err := loadManifestObjects(f, ff)
 	if err != nil {
 		return err
 	}
 	if len(objs) == 0 && len(errs) == 0 {
-		return fmt.Errorf("no objects passed to create")
+		return fmt.Errorf("no objects passed to %s", verb)
 	}
 	c, err := f.Client()
 	if err != nil {
@@ -142,22 +162,15 @@ func runCreate(cmd *cobra.Command, f *Factory, ff *fileFlags, output string, sav
 	}
 	for _, mo := range objs {
 		if err := validate.check(f, mo.obj); err != nil {
-			errs = append(errs, fmt.Errorf("error when creating %q: %w", mo.source, err))
+			errs = append(errs, fmt.Errorf("error when %s %q: %w", doing, mo.source, err))
 			continue
 		}
-		if saveConfig {
-			last, err := lastAppliedConfiguration(mo.obj)
-			if err != nil {
-				return err
-			}
-			setAnnotation(mo.obj, LastAppliedAnnotation, last)
-		}
-		created, err := c.Create(cmd.Context(), mo.res, mo.obj)
+		obj, result, err := do(c, mo)
 		if err != nil {
-			errs = append(errs, whenErr("creating", mo.source, err))
+			errs = append(errs, err)
 			continue
 		}
-		if err := printResult(f, mo.res, orObj(created, mo.obj), output, "created"); err != nil {
+		if err := printResult(f, mo.res, obj, output, result); err != nil {
 			return err
 		}
 	}
