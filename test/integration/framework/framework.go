@@ -20,8 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
 
 	"minik8s/pkg/apiserver"
 	"minik8s/pkg/client"
@@ -149,58 +147,7 @@ func StartControlPlane(t testing.TB) *ControlPlane {
 // StartAPIServer starts an apiserver in-process from the files in dir.
 func StartAPIServer(t testing.TB, dir string, port int) *ControlPlane {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	cfg := apiserver.Config{
-		BindAddress:       "127.0.0.1",
-		SecurePort:        port,
-		ClientCAFile:      filepath.Join(dir, "pki", "ca.crt"),
-		TLSCertFile:       filepath.Join(dir, "pki", "apiserver.crt"),
-		TLSPrivateKeyFile: filepath.Join(dir, "pki", "apiserver.key"),
-		// The identity the apiserver shows kubelets when it proxies logs
-		// and exec.
-		KubeletClientCertFile: filepath.Join(dir, "pki", "apiserver-kubelet-client.crt"),
-		KubeletClientKeyFile:  filepath.Join(dir, "pki", "apiserver-kubelet-client.key"),
-		MetricsBindAddress:    "127.0.0.1:0",
-		DataDir:               filepath.Join(dir, "etcd"),
-		EtcdUnsafeNoFsync:     true,
-		Logger:                zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)),
-		Registerer:            reg,
-		Gatherer:              reg,
-	}
-	srv, err := apiserver.New(cfg)
-	if err != nil {
-		t.Fatalf("new apiserver: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	cp := &ControlPlane{
-		Dir: dir, CertDir: filepath.Join(dir, "pki"), Port: port,
-		Addr: srv.Addr(), MetricsAddr: srv.MetricsAddr(), Server: srv, Registry: reg,
-	}
-	var once sync.Once
-	cp.stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("apiserver: %v", err)
-				}
-			case <-time.After(time.Minute):
-				t.Errorf("apiserver did not stop within a minute")
-			}
-		})
-	}
-	t.Cleanup(cp.stop)
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("apiserver exited before it was ready: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatalf("apiserver not ready within a minute")
-	}
-	return cp
+	return StartAPIServerWith(t, dir, port, nil)
 }
 
 // Stop stops the apiserver now (it is also stopped when the test ends).
