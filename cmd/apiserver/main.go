@@ -37,7 +37,8 @@ func newCommand() *cobra.Command {
 		Long: `The minik8s API server validates and stores every object in etcd and serves the
 minik8s API (create, get, list, watch, update, delete, bind) over gRPC with TLS 1.3
 and client certificates. With no --etcd-servers it runs an embedded single-member
-etcd in --data-dir. Metrics, /healthz, /livez and /readyz are served over plain
+etcd in --data-dir, which it calls in the process (its client URL, for etcdctl, is
+logged at start). Metrics, /healthz, /livez and /readyz are served over plain
 HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

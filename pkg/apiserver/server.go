@@ -137,6 +137,9 @@ type Server struct {
 	tokens         TokenAuthenticator
 	requestTimeout time.Duration
 	etcdTLS        *tls.Config
+	// etcdEndpoint is the embedded member's client URL, set before ready
+	// is closed.
+	etcdEndpoint string
 
 	lis        net.Listener
 	metricsLis net.Listener
@@ -305,6 +308,11 @@ func (s *Server) MetricsAddr() string { return s.metricsLis.Addr().String() }
 
 // Ready is closed once the server serves requests.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// EmbeddedEtcdEndpoint is the client URL of the embedded etcd member
+// ("http://127.0.0.1:PORT"), or "" when the apiserver uses --etcd-servers.
+// It is valid once Ready is closed.
+func (s *Server) EmbeddedEtcdEndpoint() string { return s.etcdEndpoint }
 
 func (s *Server) closeListeners() {
 	s.closeOnce.Do(func() {

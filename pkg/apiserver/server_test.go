@@ -3,7 +3,9 @@ package apiserver
 import (
 	"strings"
 	"testing"
+	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -413,5 +415,35 @@ func TestExternalEtcd(t *testing.T) {
 	}
 	if code, body := e.httpGet("/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %q", code, body)
+	}
+	if got := e.srv.EmbeddedEtcdEndpoint(); got != "" {
+		t.Errorf("EmbeddedEtcdEndpoint with --etcd-servers = %q, want none", got)
+	}
+}
+
+// The apiserver calls its embedded etcd in the process; the member still
+// serves its client URL, and what the apiserver wrote is there.
+func TestEmbeddedEtcdEndpoint(t *testing.T) {
+	e := startEnv(t)
+	createPod(t, e.admin(), newPod("default", "web"))
+	endpoint := e.srv.EmbeddedEtcdEndpoint()
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
+		t.Fatalf("EmbeddedEtcdEndpoint = %q, want http://127.0.0.1:PORT", endpoint)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(ctxT(t), "/registry/pods/default/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 {
+		t.Fatalf("etcd at %s holds %d keys /registry/pods/default/web, want 1", endpoint, len(resp.Kvs))
+	}
+	pod := &v1.Pod{}
+	if err := proto.Unmarshal(resp.Kvs[0].Value, pod); err != nil || pod.GetMetadata().GetName() != "web" {
+		t.Fatalf("stored pod: %v, %v", pod.GetMetadata(), err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"minik8s/pkg/pki"
@@ -75,8 +76,12 @@ func (s *Server) openStorage(ctx context.Context) (*backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		st = storage.NewEtcd(srv.Client(), storage.WithLogger(lg), storage.WithMetrics(m))
-		// The embedded server closes its client first, then itself.
+		// The embedded member is called in the process: no second gRPC hop
+		// for every request.
+		st = storage.NewEtcd(srv.InProcessClient(), storage.WithLogger(lg), storage.WithMetrics(m))
+		s.etcdEndpoint = srv.Endpoint()
+		lg.Info("Started embedded etcd", zap.String("dataDir", s.cfg.DataDir), zap.String("clientURL", srv.Endpoint()))
+		// The embedded server closes its clients first, then itself.
 		closeEtcd = srv.Close
 	}
 	caches, err := cacher.NewGroup(cacher.GroupConfig{

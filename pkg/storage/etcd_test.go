@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -15,6 +16,7 @@ import (
 	"minik8s/pkg/apis"
 	"minik8s/pkg/apis/errdefs"
 	"minik8s/pkg/storage"
+	"minik8s/pkg/storage/embedetcd"
 	"minik8s/pkg/storage/etcdtest"
 	st "minik8s/pkg/storage/storagetest"
 )
@@ -23,15 +25,44 @@ func newEtcd(t *testing.T, opts ...storage.Option) *storage.Etcd {
 	return storage.NewEtcd(etcdtest.Start(t), opts...)
 }
 
+// clients are the two ways the store reaches etcd: through the member's
+// client URL, as it reaches any external etcd, and in the process, as the
+// apiserver reaches its embedded etcd. The tests of etcd's semantics (the
+// contract, compaction, progress, error classes) run on both.
+var clients = []struct {
+	name string
+	of   func(*embedetcd.Server) *clientv3.Client
+}{
+	{"network", (*embedetcd.Server).Client},
+	{"in-process", (*embedetcd.Server).InProcessClient},
+}
+
+// forEachClient runs test once per client, each on a member of its own.
+func forEachClient(t *testing.T, test func(t *testing.T, srv *embedetcd.Server, s *storage.Etcd)) {
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) {
+			srv := etcdtest.StartServer(t)
+			test(t, srv, storage.NewEtcd(c.of(srv)))
+		})
+	}
+}
+
 func TestEtcdContract(t *testing.T) {
-	st.Run(t, func(t *testing.T) storage.Interface {
-		// A tiny page size makes every List page.
-		return newEtcd(t, storage.WithListPageSize(3))
-	})
+	for _, c := range clients {
+		t.Run(c.name, func(t *testing.T) {
+			st.Run(t, func(t *testing.T) storage.Interface {
+				// A tiny page size makes every List page.
+				return storage.NewEtcd(c.of(etcdtest.StartServer(t)), storage.WithListPageSize(3))
+			})
+		})
+	}
 }
 
 func TestEtcdWatchCompactedIsExpired(t *testing.T) {
-	s := newEtcd(t)
+	forEachClient(t, testWatchCompactedIsExpired)
+}
+
+func testWatchCompactedIsExpired(t *testing.T, _ *embedetcd.Server, s *storage.Etcd) {
 	ctx := st.Ctx(t)
 	old := st.MustCreate(t, s, st.Pod("default", "a", nil))
 	w, err := s.Watch(ctx, st.PodPrefix, old, nil) // established before the compaction
@@ -140,17 +171,20 @@ func TestEtcdListAt(t *testing.T) {
 }
 
 func TestEtcdListAheadOfStoreIsTimeout(t *testing.T) {
-	s := newEtcd(t)
-	rev := st.MustCreate(t, s, st.Pod("default", "a", nil))
-	_, _, err := s.List(st.Ctx(t), st.PodPrefix, rev+100, st.NewPod, nil)
-	if errdefs.ClassOf(err) != errdefs.ClassTimeout {
-		t.Fatalf("list at a future revision: got %v, want a Timeout", err)
-	}
+	forEachClient(t, func(t *testing.T, _ *embedetcd.Server, s *storage.Etcd) {
+		rev := st.MustCreate(t, s, st.Pod("default", "a", nil))
+		_, _, err := s.List(st.Ctx(t), st.PodPrefix, rev+100, st.NewPod, nil)
+		if errdefs.ClassOf(err) != errdefs.ClassTimeout {
+			t.Fatalf("list at a future revision: got %v, want a Timeout", err)
+		}
+	})
 }
 
 func TestEtcdErrorClasses(t *testing.T) {
-	srv := etcdtest.StartServer(t)
-	s := storage.NewEtcd(srv.Client())
+	forEachClient(t, testErrorClasses)
+}
+
+func testErrorClasses(t *testing.T, srv *embedetcd.Server, s *storage.Etcd) {
 	st.MustCreate(t, s, st.Pod("default", "a", nil))
 
 	expired, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
@@ -203,7 +237,10 @@ func TestEtcdMetrics(t *testing.T) {
 }
 
 func TestEtcdWatchBookmarksOnProgress(t *testing.T) {
-	s := newEtcd(t)
+	forEachClient(t, testWatchBookmarksOnProgress)
+}
+
+func testWatchBookmarksOnProgress(t *testing.T, _ *embedetcd.Server, s *storage.Etcd) {
 	ctx := st.Ctx(t)
 	w, err := s.Watch(ctx, st.PodPrefix, 0, nil)
 	if err != nil {

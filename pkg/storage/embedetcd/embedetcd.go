@@ -18,6 +18,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -55,10 +56,13 @@ type Config struct {
 // in a transaction together with its key and compares.
 const MaxRequestBytes = 1536*1024 + 64*1024
 
-// Server is a running embedded etcd with a client connected to it.
+// Server is a running embedded etcd with two clients: one connected
+// through its client URL (Client), as any etcd client connects, and one
+// that calls the member in the process (InProcessClient).
 type Server struct {
 	etcd     *embed.Etcd
 	client   *clientv3.Client
+	local    *clientv3.Client
 	endpoint string
 	closing  *atomic.Bool
 	once     sync.Once
@@ -106,7 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				e.Close()
 				return nil, fmt.Errorf("connect to embedded etcd at %s: %w", endpoint, err)
 			}
-			return &Server{etcd: e, client: cli, endpoint: endpoint, closing: closing}, nil
+			return &Server{etcd: e, client: cli, local: v3client.New(e.Server), endpoint: endpoint, closing: closing}, nil
 		}
 		lastErr = err
 		if !strings.Contains(err.Error(), "address already in use") || (fixedPort(cfg.ClientURL) && fixedPort(cfg.PeerURL)) {
@@ -200,8 +204,15 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Client is the client connected to the member. Close closes it.
+// Client is the client connected to the member through its client URL.
+// Close closes it.
 func (s *Server) Client() *clientv3.Client { return s.client }
+
+// InProcessClient is a client that calls the member's gRPC services as
+// functions in this process: no socket, no HTTP/2 framing, no encoding of
+// requests and responses. The apiserver reaches its embedded etcd this way.
+// Close closes it.
+func (s *Server) InProcessClient() *clientv3.Client { return s.local }
 
 // Endpoint is the client URL ("http://127.0.0.1:PORT").
 func (s *Server) Endpoint() string { return s.endpoint }
@@ -214,6 +225,7 @@ func (s *Server) Err() <-chan error { return s.etcd.Err() }
 func (s *Server) Close() {
 	s.once.Do(func() {
 		s.closing.Store(true)
+		_ = s.local.Close()
 		_ = s.client.Close()
 		s.etcd.Close()
 	})
