@@ -3,13 +3,12 @@ package apiserver
 import (
 	"strings"
 	"testing"
-	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	v1 "minik8s/api/proto/minik8s/v1"
+	"minik8s/pkg/storage"
 	"minik8s/pkg/storage/etcdtest"
 )
 
@@ -430,20 +429,16 @@ func TestEmbeddedEtcdEndpoint(t *testing.T) {
 	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") {
 		t.Fatalf("EmbeddedEtcdEndpoint = %q, want http://127.0.0.1:PORT", endpoint)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 10 * time.Second})
+	cli, err := storage.NewClient(storage.ClientConfig{Endpoints: []string{endpoint}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	resp, err := cli.Get(ctxT(t), "/registry/pods/default/web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) != 1 {
-		t.Fatalf("etcd at %s holds %d keys /registry/pods/default/web, want 1", endpoint, len(resp.Kvs))
-	}
 	pod := &v1.Pod{}
-	if err := proto.Unmarshal(resp.Kvs[0].Value, pod); err != nil || pod.GetMetadata().GetName() != "web" {
-		t.Fatalf("stored pod: %v, %v", pod.GetMetadata(), err)
+	if err := storage.NewEtcd(cli).Get(ctxT(t), "/registry/pods/default/web", pod); err != nil {
+		t.Fatalf("the pod in etcd at %s: %v", endpoint, err)
+	}
+	if pod.GetMetadata().GetName() != "web" {
+		t.Fatalf("stored pod: %v", pod.GetMetadata())
 	}
 }
