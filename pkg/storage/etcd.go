@@ -13,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+	"k8s.io/utils/clock"
 
 	"minik8s/pkg/apis"
 	"minik8s/pkg/apis/errdefs"
@@ -22,14 +23,18 @@ import (
 const DefaultListPageSize = 1000
 
 // Etcd is the store on etcd. Values are protobuf without resourceVersion;
-// an object's resourceVersion is its key's mod revision. Safe for
-// concurrent use.
+// an object's resourceVersion is its key's mod revision. Objects of a
+// resource given a TTL (WithTTL) expire: etcd deletes them when the lease
+// their last write is attached to ends. Safe for concurrent use.
 type Etcd struct {
 	cli      *clientv3.Client
 	lg       *zap.Logger
 	metrics  *Metrics
 	pageSize int64
 	types    map[string]func() apis.Object
+	ttls     map[string]time.Duration
+	// leases hands out the leases of each resource in ttls.
+	leases map[string]*leaseManager
 }
 
 var _ Interface = (*Etcd)(nil)
@@ -52,17 +57,70 @@ func WithListPageSize(n int64) Option {
 	}
 }
 
+// WithTTL makes the objects of resource ("events") expire ttl after their
+// last write, as kube-apiserver's --event-ttl does for Events: every create
+// and update attaches the key to an etcd lease, and etcd deletes the key
+// when the lease ends. Watches (and so the watch caches) see the expiry as
+// a Deleted event. As in Kubernetes, the writes of a short window share
+// one lease: an object lives at least ttl (whole seconds, rounded up) and
+// at most 5% of it (a minute at most) longer. An update that changes nothing
+// writes nothing and so does not extend the object's life. ttl <= 0: the
+// objects never expire (the default).
+func WithTTL(resource string, ttl time.Duration) Option {
+	return func(s *Etcd) {
+		if ttl > 0 {
+			s.ttls[resource] = ttl
+		} else {
+			delete(s.ttls, resource)
+		}
+	}
+}
+
 // NewEtcd returns a store on cli. The caller keeps owning cli (and closes
 // it after every user of the store is done).
 func NewEtcd(cli *clientv3.Client, opts ...Option) *Etcd {
-	s := &Etcd{cli: cli, lg: zap.NewNop(), pageSize: DefaultListPageSize, types: map[string]func() apis.Object{}}
+	s := &Etcd{
+		cli:      cli,
+		lg:       zap.NewNop(),
+		pageSize: DefaultListPageSize,
+		types:    map[string]func() apis.Object{},
+		ttls:     map[string]time.Duration{},
+		leases:   map[string]*leaseManager{},
+	}
 	for _, r := range apis.Resources() {
 		s.types[r.Name] = r.New
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	for res, ttl := range s.ttls {
+		s.leases[res] = newLeaseManager(cli.Lease, clock.RealClock{}, ttl, s.metrics)
+	}
 	return s
+}
+
+// commitPut commits the transaction txn builds around put, the put of data
+// at key. When key's resource expires (WithTTL), the put is attached to a
+// lease; a lease etcd no longer knows (revoked from outside the store) is
+// replaced once.
+func (s *Etcd) commitPut(ctx context.Context, key string, data []byte, txn func(put clientv3.Op) clientv3.Txn) (*clientv3.TxnResponse, error) {
+	lm := s.leases[ResourceOf(key)]
+	if lm == nil {
+		return txn(clientv3.OpPut(key, string(data))).Commit()
+	}
+	for attempt := 0; ; attempt++ {
+		id, err := lm.get(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("grant lease: %w", err)
+		}
+		resp, err := txn(clientv3.OpPut(key, string(data), clientv3.WithLease(id))).Commit()
+		if err != nil && attempt == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			s.lg.Warn("Lease of a write is gone; granting another", zap.String("key", key), zap.Int64("lease", int64(id)))
+			lm.forget(id)
+			continue
+		}
+		return resp, err
+	}
 }
 
 func (s *Etcd) observe(op, key string, start time.Time) {
@@ -95,10 +153,11 @@ func (s *Etcd) CreateEncoded(ctx context.Context, key string, obj apis.Object, d
 		return fmt.Errorf("create %s: %w", key, err)
 	}
 	start := time.Now()
-	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
-		Commit()
+	resp, err := s.commitPut(ctx, key, data, func(put clientv3.Op) clientv3.Txn {
+		return s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(put)
+	})
 	s.observe("create", key, start)
 	if err != nil {
 		return etcdError(err, "create", key)
@@ -237,11 +296,12 @@ func (s *Etcd) GuaranteedUpdateFrom(ctx context.Context, key string, out apis.Ob
 			return copyInto(out, updated)
 		}
 		start := time.Now()
-		resp, err := s.cli.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
-			Then(clientv3.OpPut(key, string(data))).
-			Else(clientv3.OpGet(key)).
-			Commit()
+		resp, err := s.commitPut(ctx, key, data, func(put clientv3.Op) clientv3.Txn {
+			return s.cli.Txn(ctx).
+				If(clientv3.Compare(clientv3.ModRevision(key), "=", cur.rev)).
+				Then(put).
+				Else(clientv3.OpGet(key))
+		})
 		s.observe("update", key, start)
 		if err != nil {
 			return etcdError(err, "update", key)

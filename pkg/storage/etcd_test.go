@@ -37,12 +37,13 @@ var clients = []struct {
 	{"in-process", (*embedetcd.Server).InProcessClient},
 }
 
-// forEachClient runs test once per client, each on a member of its own.
-func forEachClient(t *testing.T, test func(t *testing.T, srv *embedetcd.Server, s *storage.Etcd)) {
+// forEachClient runs test once per client, each on a member of its own,
+// with a store built with opts.
+func forEachClient(t *testing.T, test func(t *testing.T, srv *embedetcd.Server, s *storage.Etcd), opts ...storage.Option) {
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			srv := etcdtest.StartServer(t)
-			test(t, srv, storage.NewEtcd(c.of(srv)))
+			test(t, srv, storage.NewEtcd(c.of(srv), opts...))
 		})
 	}
 }

@@ -15,6 +15,7 @@ type Metrics struct {
 	objects            *prometheus.GaugeVec
 	watchers           *prometheus.GaugeVec
 	terminatedWatchers *prometheus.CounterVec
+	leaseObjects       prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not
@@ -41,6 +42,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "apiserver_terminated_watchers_total",
 			Help: "Number of watchers terminated because they could not keep up, by resource.",
 		}, []string{"resource"})),
+		leaseObjects: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "etcd_lease_object_counts",
+			Help:    "Number of objects attached to a single etcd lease.",
+			Buckets: []float64{10, 50, 100, 500, 1000, 2500, 5000},
+		})),
 	}
 }
 
@@ -92,4 +98,13 @@ func (m *Metrics) WatcherTerminated(resource string) {
 		return
 	}
 	m.terminatedWatchers.WithLabelValues(resource).Inc()
+}
+
+// ObserveLeaseObjects records how many objects were attached to a lease
+// the store has stopped handing out.
+func (m *Metrics) ObserveLeaseObjects(n int) {
+	if m == nil {
+		return
+	}
+	m.leaseObjects.Observe(float64(n))
 }
