@@ -49,6 +49,9 @@ HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
 				return err
 			}
 			defer lg.Sync() //nolint:errcheck // stderr may not sync
+			if cfg.EventTTL <= 0 {
+				return fmt.Errorf("--event-ttl %s: must be greater than 0", cfg.EventTTL)
+			}
 			if etcdServers != "" {
 				for _, s := range strings.Split(etcdServers, ",") {
 					if s = strings.TrimSpace(s); s != "" {
@@ -83,6 +86,7 @@ HTTP on --metrics-bind-address (default 127.0.0.1:6080).`,
 	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for etcd (apiserver-etcd-client)")
 	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "private key of --etcd-certfile")
 	f.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", apiserver.DefaultEtcdCompactionInterval, "interval of compaction of old etcd revisions (negative disables)")
+	f.DurationVar(&cfg.EventTTL, "event-ttl", apiserver.DefaultEventTTL, "how long an Event is kept after its last create or update; etcd then deletes it (it may outlive the TTL by up to 5%, a minute at most)")
 	f.StringVar(&cfg.KubeletClientCertFile, "kubelet-client-certificate", "", "client certificate the apiserver presents to kubelets (apiserver-kubelet-client)")
 	f.StringVar(&cfg.KubeletClientKeyFile, "kubelet-client-key", "", "private key of --kubelet-client-certificate")
 	f.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", apiserver.DefaultServiceClusterIPRange, "CIDR range of service cluster IPs")

@@ -42,6 +42,7 @@ const (
 	DefaultDataDir                = "/var/lib/minik8s/etcd"
 	DefaultServiceClusterIPRange  = "10.96.0.0/12"
 	DefaultEtcdCompactionInterval = 5 * time.Minute
+	DefaultEventTTL               = time.Hour // as kube-apiserver's --event-ttl
 	DefaultRequestTimeout         = 60 * time.Second
 	DefaultShutdownTimeout        = 30 * time.Second
 	// MaxRecvMsgSize bounds one request message: 3 MiB, twice the object
@@ -84,6 +85,10 @@ type Config struct {
 	// EtcdUnsafeNoFsync runs the embedded etcd without fsync: for tests and
 	// benchmarks only (a crash loses acknowledged writes).
 	EtcdUnsafeNoFsync bool
+	// EventTTL is how long an Event is kept after its last create or
+	// update: etcd deletes it then (whole seconds, rounded up; it may live
+	// up to 5% longer, a minute at most). 0 means DefaultEventTTL.
+	EventTTL time.Duration
 
 	// KubeletClientCertFile and KubeletClientKeyFile: the identity the
 	// apiserver presents to kubelets (logs and exec proxies).
@@ -272,6 +277,12 @@ func (c *Config) complete() error {
 	}
 	if c.EtcdCompactionInterval == 0 {
 		c.EtcdCompactionInterval = DefaultEtcdCompactionInterval
+	}
+	if c.EventTTL < 0 {
+		return fmt.Errorf("--event-ttl %s: must be greater than 0", c.EventTTL)
+	}
+	if c.EventTTL == 0 {
+		c.EventTTL = DefaultEventTTL
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout

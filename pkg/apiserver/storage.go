@@ -58,6 +58,9 @@ func etcdClientTLS(cfg Config) (*tls.Config, error) {
 func (s *Server) openStorage(ctx context.Context) (*backend, error) {
 	lg := s.lg.Named("storage")
 	m := storage.NewMetrics(s.cfg.Registerer)
+	// Events expire after --event-ttl, as in Kubernetes, so that etcd does
+	// not grow forever with them.
+	opts := []storage.Option{storage.WithLogger(lg), storage.WithMetrics(m), storage.WithTTL("events", s.cfg.EventTTL)}
 	var st *storage.Etcd
 	var closeEtcd func()
 	if len(s.cfg.EtcdServers) > 0 {
@@ -65,7 +68,7 @@ func (s *Server) openStorage(ctx context.Context) (*backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		st = storage.NewEtcd(cli, storage.WithLogger(lg), storage.WithMetrics(m))
+		st = storage.NewEtcd(cli, opts...)
 		closeEtcd = func() { _ = cli.Close() }
 	} else {
 		srv, err := embedetcd.Start(ctx, embedetcd.Config{
@@ -78,7 +81,7 @@ func (s *Server) openStorage(ctx context.Context) (*backend, error) {
 		}
 		// The embedded member is called in the process: no second gRPC hop
 		// for every request.
-		st = storage.NewEtcd(srv.InProcessClient(), storage.WithLogger(lg), storage.WithMetrics(m))
+		st = storage.NewEtcd(srv.InProcessClient(), opts...)
 		s.etcdEndpoint = srv.Endpoint()
 		lg.Info("Started embedded etcd", zap.String("dataDir", s.cfg.DataDir), zap.String("clientURL", srv.Endpoint()))
 		// The embedded server closes its clients first, then itself.
