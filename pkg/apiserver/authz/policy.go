@@ -206,18 +206,30 @@ func scheduler(a *Attributes) Decision {
 
 // controllerManager: everything on the workloads it runs and the objects
 // its controllers (node lifecycle, ipam, replicaset, deployment, garbage
-// collector, leader election, CSR approval) touch; namespaces read-only.
+// collector, leader election, CSR approval) touch. The namespace
+// controller reads and deletes the content of a Terminating namespace
+// (every namespaced kind) and finalizes the namespace: an update of a
+// namespace only while it is being deleted (Kubernetes' namespaces/finalize).
 func controllerManager(a *Attributes) Decision {
 	switch a.Resource {
 	case "pods", "replicasets", "deployments", "events", "leases":
 		return allowIf(a.Subresource == "" || a.Subresource == SubStatus)
+	case "configmaps", "secrets":
+		return allowIf(a.Subresource == "" && (a.Verb == VerbGet || a.Verb == VerbList || a.Verb == VerbDelete))
 	case "nodes":
 		if a.Subresource == "" {
 			return allowIf(isRead(a.Verb) || a.Verb == VerbUpdate || a.Verb == VerbDelete)
 		}
 		return allowIf(a.Subresource == SubStatus && (a.Verb == VerbUpdate || a.Verb == VerbGet))
 	case "namespaces":
-		return allowIf(a.Subresource == "" && isRead(a.Verb))
+		switch {
+		case a.Subresource != "":
+			return Deny
+		case isRead(a.Verb):
+			return Allow
+		case a.Verb == VerbUpdate:
+			return beingDeleted(a)
+		}
 	case "certificatesigningrequests":
 		switch a.Subresource {
 		case "":
@@ -227,6 +239,14 @@ func controllerManager(a *Attributes) Decision {
 		}
 	}
 	return Deny
+}
+
+// beingDeleted allows when the stored object has a deletionTimestamp.
+func beingDeleted(a *Attributes) Decision {
+	if !a.Complete {
+		return NeedObject
+	}
+	return allowIf(a.Object != nil && a.Object.GetMetadata().GetDeletionTimestamp() != nil)
 }
 
 // node is the NodeRestriction rule: a node reads what it needs (the

@@ -3,6 +3,8 @@ package authz
 import (
 	"testing"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis"
 )
@@ -41,6 +43,14 @@ func lease(ns, name string) apis.Object {
 
 func csr(user string) apis.Object {
 	return &v1.CertificateSigningRequest{Metadata: &v1.ObjectMeta{Name: "csr-1"}, Spec: &v1.CertificateSigningRequestSpec{Username: user}}
+}
+
+func namespace(name string, deleting bool) apis.Object {
+	ns := &v1.Namespace{Metadata: &v1.ObjectMeta{Name: name}}
+	if deleting {
+		ns.Metadata.DeletionTimestamp = timestamppb.Now()
+	}
+	return ns
 }
 
 var mirror = map[string]string{MirrorPodAnnotation: "abc"}
@@ -108,7 +118,18 @@ func TestAuthorize(t *testing.T) {
 		{"kcm approve csr", Attributes{User: kcm, Verb: VerbUpdate, Resource: "certificatesigningrequests", Subresource: SubApproval, Name: "x"}, Allow},
 		{"kcm delete csr", Attributes{User: kcm, Verb: VerbDelete, Resource: "certificatesigningrequests", Name: "x"}, Deny},
 		{"kcm lease kube-system", Attributes{User: kcm, Verb: VerbUpdate, Resource: "leases", Namespace: "kube-system", Name: "kube-controller-manager"}, Allow},
-		{"kcm list configmaps", Attributes{User: kcm, Verb: VerbList, Resource: "configmaps"}, Deny},
+		{"kcm list configmaps", Attributes{User: kcm, Verb: VerbList, Resource: "configmaps", Namespace: "gone"}, Allow},
+		{"kcm delete configmap", Attributes{User: kcm, Verb: VerbDelete, Resource: "configmaps", Namespace: "gone", Name: "c"}, Allow},
+		{"kcm delete secret", Attributes{User: kcm, Verb: VerbDelete, Resource: "secrets", Namespace: "gone", Name: "s"}, Allow},
+		{"kcm create configmap", Attributes{User: kcm, Verb: VerbCreate, Resource: "configmaps"}, Deny},
+		{"kcm update secret", Attributes{User: kcm, Verb: VerbUpdate, Resource: "secrets", Namespace: "gone", Name: "s"}, Deny},
+		{"kcm watch secrets", Attributes{User: kcm, Verb: VerbWatch, Resource: "secrets"}, Deny},
+		{"kcm update namespace, not known yet", Attributes{User: kcm, Verb: VerbUpdate, Resource: "namespaces", Name: "x"}, NeedObject},
+		{"kcm finalize terminating namespace", Attributes{User: kcm, Verb: VerbUpdate, Resource: "namespaces", Name: "x", Complete: true, Object: namespace("x", true), NewObject: namespace("x", true)}, Allow},
+		{"kcm update active namespace", Attributes{User: kcm, Verb: VerbUpdate, Resource: "namespaces", Name: "x", Complete: true, Object: namespace("x", false), NewObject: namespace("x", false)}, Deny},
+		{"kcm update missing namespace", Attributes{User: kcm, Verb: VerbUpdate, Resource: "namespaces", Name: "x", Complete: true}, Deny},
+		{"kcm update namespace status", Attributes{User: kcm, Verb: VerbUpdate, Resource: "namespaces", Subresource: SubStatus, Name: "x", Complete: true, Object: namespace("x", true)}, Deny},
+		{"kcm create namespace", Attributes{User: kcm, Verb: VerbCreate, Resource: "namespaces"}, Deny},
 		{"kcm exec", Attributes{User: kcm, Verb: VerbCreate, Resource: "pods", Subresource: SubExec, Namespace: "default", Name: "p"}, Deny},
 
 		// A node: its Node object.

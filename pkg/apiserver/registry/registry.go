@@ -308,7 +308,7 @@ func (r *Registry) CreateEncoded(ctx context.Context, k *Kind, obj apis.Object, 
 		if err := nameError("metadata.namespace", md.Namespace); err != nil {
 			return nil, nil, err
 		}
-		if err := r.namespaces.check(ctx, md.Namespace); err != nil {
+		if err := r.namespaces.check(ctx, k, md.Namespace, md.Name); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -446,7 +446,10 @@ type UpdateOptions struct {
 // Update replaces an object's spec and user metadata (labels, annotations,
 // owner references, finalizers); status and system metadata are kept from
 // the stored object. metadata.resourceVersion, when set, must be the stored
-// one (else Aborted). The generation bumps when the spec changed.
+// one (else Aborted). The generation bumps when the spec changed. An
+// update that removes the last finalizer of an object being deleted
+// removes it (a Terminating namespace's spec.finalizers count too: the
+// namespaces/finalize step of Kubernetes).
 func (r *Registry) Update(ctx context.Context, k *Kind, obj apis.Object, opts UpdateOptions) (apis.Object, error) {
 	return r.update(ctx, k, obj, opts, false)
 }
@@ -523,6 +526,11 @@ func (r *Registry) update(ctx context.Context, k *Kind, obj apis.Object, opts Up
 		if err := validateObjectUpdate(next, cur); err != nil {
 			return nil, err
 		}
+		if k.strategy.validateUpdate != nil {
+			if err := k.strategy.validateUpdate(next, cur); err != nil {
+				return nil, err
+			}
+		}
 		if err := r.checkSize(k, next); err != nil {
 			return nil, err
 		}
@@ -540,9 +548,10 @@ func (r *Registry) update(ctx context.Context, k *Kind, obj apis.Object, opts Up
 		}
 		return nil, storeError(k, name, err)
 	}
-	if finishesDeletion(out) {
+	if k.finishesDeletion(out) {
 		return r.finishDeletion(ctx, k, out)
 	}
+	r.observe(k, out, false)
 	return out, nil
 }
 
@@ -552,10 +561,20 @@ type dryRunResult struct{ obj apis.Object }
 func (*dryRunResult) Error() string { return "dry run" }
 
 // finishesDeletion: the object is being deleted, nothing holds it any
-// more (no finalizers, no grace period left to run).
-func finishesDeletion(obj apis.Object) bool {
+// more (no finalizers, the kind's own included, no grace period left to
+// run).
+func (k *Kind) finishesDeletion(obj apis.Object) bool {
 	md := obj.GetMetadata()
-	return md.GetDeletionTimestamp() != nil && len(md.GetFinalizers()) == 0 && md.GetDeletionGracePeriodSeconds() == 0
+	return md.GetDeletionTimestamp() != nil && len(md.GetFinalizers()) == 0 && md.GetDeletionGracePeriodSeconds() == 0 &&
+		(k.strategy.held == nil || !k.strategy.held(obj))
+}
+
+// observe tells the namespace cache about a namespace this registry just
+// wrote or removed; other kinds are ignored.
+func (r *Registry) observe(k *Kind, obj apis.Object, removed bool) {
+	if k == r.namespaces.kind && obj != nil {
+		r.namespaces.observe(obj, removed)
+	}
 }
 
 // finishDeletion removes an object whose last finalizer went away.
@@ -563,16 +582,18 @@ func (r *Registry) finishDeletion(ctx context.Context, k *Kind, obj apis.Object)
 	md := obj.GetMetadata()
 	out := k.Resource.New()
 	err := r.store.Delete(ctx, k.Key(md.GetNamespace(), md.GetName()), out, func(cur apis.Object) error {
-		if !finishesDeletion(cur) {
+		if !k.finishesDeletion(cur) {
 			return errNotNow
 		}
 		return nil
 	})
 	switch {
 	case err == nil:
+		r.observe(k, out, true)
 		return out, nil
 	case errors.Is(err, errNotNow), errdefs.IsNotFound(err):
 		// Someone else finished it or changed it again: the update stands.
+		r.observe(k, obj, false)
 		return obj, nil
 	}
 	return nil, storeError(k, md.GetName(), err)
@@ -611,8 +632,11 @@ const (
 // Delete removes an object, or starts its graceful deletion: a pod bound
 // to a node gets deletionTimestamp and deletionGracePeriodSeconds and its
 // kubelet finishes the delete; an object with finalizers gets
-// deletionTimestamp and stays until they are removed. finished says
-// whether the object is gone.
+// deletionTimestamp and stays until they are removed. A namespace is held
+// by its spec.finalizers too, and turns Terminating: the namespace
+// controller deletes its content, then removes the "kubernetes"
+// finalizer with an Update, and that update removes the namespace.
+// finished says whether the object is gone.
 func (r *Registry) Delete(ctx context.Context, k *Kind, ns, name string, opts DeleteOptions) (obj apis.Object, finished bool, err error) {
 	ns = objectNamespace(k, ns)
 	if err := nameError("name", name); err != nil {
@@ -667,6 +691,7 @@ func (r *Registry) Delete(ctx context.Context, k *Kind, ns, name string, opts De
 			if err != nil {
 				return nil, false, storeError(k, name, err)
 			}
+			r.observe(k, out, true)
 			return out, true, nil
 		}
 		var unchanged apis.Object
@@ -678,7 +703,11 @@ func (r *Registry) Delete(ctx context.Context, k *Kind, ns, name string, opts De
 			if d.now {
 				return nil, errDeleteNow
 			}
-			if !d.apply(cur, now) {
+			changed := d.apply(cur, now)
+			if k.strategy.prepareForDelete != nil && k.strategy.prepareForDelete(cur) {
+				changed = true
+			}
+			if !changed {
 				unchanged = cur
 				return nil, errUnchanged
 			}
@@ -693,6 +722,7 @@ func (r *Registry) Delete(ctx context.Context, k *Kind, ns, name string, opts De
 		case err != nil:
 			return nil, false, storeError(k, name, err)
 		}
+		r.observe(k, out, false)
 		return out, false, nil
 	}
 	return nil, false, conflict(k, name)
@@ -731,7 +761,8 @@ func decideDeletion(k *Kind, cur apis.Object, opts DeleteOptions) deletion {
 		grace = md.GetDeletionGracePeriodSeconds()
 	}
 	fin := propagate(md.GetFinalizers(), opts.PropagationPolicy)
-	return deletion{now: grace == 0 && len(fin) == 0, grace: grace, finalizers: fin}
+	held := k.strategy.held != nil && k.strategy.held(cur)
+	return deletion{now: grace == 0 && len(fin) == 0 && !held, grace: grace, finalizers: fin}
 }
 
 // apply marks cur (a private copy) as being deleted; false when it

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"slices"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -61,6 +63,16 @@ type strategy struct {
 	gracePeriod func(obj apis.Object, requested *int64) int64
 	// checkDelete refuses deleting protected objects.
 	checkDelete func(obj apis.Object) error
+	// validateUpdate checks kind-specific rules of a change (Update and
+	// UpdateStatus), after the generic ones applied.
+	validateUpdate func(newObj, oldObj apis.Object) error
+	// held reports whether kind-specific finalizers (a namespace's
+	// spec.finalizers) keep an object that is being deleted.
+	held func(obj apis.Object) bool
+	// prepareForDelete adjusts an object (a private copy) that a delete
+	// marks as being deleted, a namespace turning Terminating; true when
+	// it changed something.
+	prepareForDelete func(obj apis.Object) bool
 }
 
 // strategies lists the kinds whose behaviour differs from the generic one.
@@ -68,7 +80,7 @@ func strategies() map[string]strategy {
 	return map[string]strategy{
 		"pods":                       {prepareForCreate: podCreate, gracePeriod: podGracePeriod},
 		"nodes":                      {keepStatusOnCreate: true},
-		"namespaces":                 {prepareForCreate: namespaceCreate, checkDelete: namespaceDelete},
+		"namespaces":                 namespaceStrategy(),
 		"certificatesigningrequests": {prepareForCreate: csrCreate, prepareForUpdate: csrUpdate},
 		"secrets":                    {normalize: secretNormalize},
 	}
@@ -243,9 +255,57 @@ func sameQuantity(a, b string) bool {
 
 // Namespaces.
 
+// namespaceStrategy: namespaces are held by their spec.finalizers and
+// turn Terminating when deleted; the defaults cannot be deleted.
+func namespaceStrategy() strategy {
+	return strategy{
+		prepareForCreate: namespaceCreate, prepareForUpdate: namespaceUpdate, validateUpdate: validateNamespaceUpdate,
+		checkDelete: namespaceDelete, held: namespaceHeld, prepareForDelete: namespaceTerminate,
+	}
+}
+
+// namespaceCreate starts a namespace Active, with the "kubernetes"
+// finalizer that keeps it until the namespace controller has deleted its
+// content (as Kubernetes' strategy does, on create only: the finalizer
+// is removed over the namespace's life).
 func namespaceCreate(obj apis.Object, _ *authz.User) {
 	ns := obj.(*v1.Namespace)
-	ns.Status = &v1.NamespaceStatus{Phase: "Active"}
+	ns.Status = &v1.NamespaceStatus{Phase: NamespaceActive}
+	if ns.Spec == nil {
+		ns.Spec = &v1.NamespaceSpec{}
+	}
+	if !slices.Contains(ns.Spec.Finalizers, FinalizerKubernetes) {
+		ns.Spec.Finalizers = append(ns.Spec.Finalizers, FinalizerKubernetes)
+	}
+}
+
+// namespaceUpdate keeps an Active namespace's spec.finalizers: only the
+// finalize step of a Terminating namespace may change them (Kubernetes'
+// namespaces/finalize subresource), and validateNamespaceUpdate lets it
+// only remove some.
+func namespaceUpdate(newObj, oldObj apis.Object) {
+	if isTerminating(oldObj) {
+		return
+	}
+	newObj.(*v1.Namespace).Spec = oldObj.(*v1.Namespace).Spec
+}
+
+// namespaceHeld: spec.finalizers keep a namespace being deleted.
+func namespaceHeld(obj apis.Object) bool {
+	return len(obj.(*v1.Namespace).GetSpec().GetFinalizers()) > 0
+}
+
+// namespaceTerminate turns a namespace that is being deleted Terminating.
+func namespaceTerminate(obj apis.Object) bool {
+	ns := obj.(*v1.Namespace)
+	if ns.GetStatus().GetPhase() == NamespaceTerminating {
+		return false
+	}
+	if ns.Status == nil {
+		ns.Status = &v1.NamespaceStatus{}
+	}
+	ns.Status.Phase = NamespaceTerminating
+	return true
 }
 
 func namespaceDelete(obj apis.Object) error {
