@@ -1,6 +1,7 @@
 // Command controller-manager runs minik8s' controllers: node IPAM, node
-// lifecycle (with taint-based eviction), ReplicaSet, Deployment and the
-// garbage collector, as one leader-elected process.
+// lifecycle (with taint-based eviction), ReplicaSet, Deployment, the
+// garbage collector and the namespace controller, as one leader-elected
+// process.
 package main
 
 import (
@@ -28,10 +29,11 @@ func newCommand() *cobra.Command {
 	opts := manager.NewOptions()
 	cmd := &cobra.Command{
 		Use:   "controller-manager",
-		Short: "The minik8s controller-manager: node lifecycle, ReplicaSets, Deployments, garbage collection, pod CIDRs",
+		Short: "The minik8s controller-manager: node lifecycle, ReplicaSets, Deployments, garbage collection, namespaces, pod CIDRs",
 		Long: `The minik8s controller-manager runs the control loops that bring the cluster to the
 state its objects describe: the node IPAM, node lifecycle (taint-based eviction),
-ReplicaSet, Deployment and garbage collector controllers. With --leader-elect (the
+ReplicaSet, Deployment, garbage collector and namespace controllers (the last one
+empties a namespace being deleted, then lets it go). With --leader-elect (the
 default) only the holder of the kube-system/kube-controller-manager Lease runs them.
 Metrics and /healthz are served over plain HTTP on --metrics-bind-address.`,
 		SilenceUsage:  true,

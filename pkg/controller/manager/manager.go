@@ -36,6 +36,7 @@ import (
 	"minik8s/pkg/controller"
 	"minik8s/pkg/controller/deployment"
 	"minik8s/pkg/controller/garbagecollector"
+	"minik8s/pkg/controller/namespace"
 	"minik8s/pkg/controller/nodeipam"
 	"minik8s/pkg/controller/nodelifecycle"
 	"minik8s/pkg/controller/replicaset"
@@ -48,11 +49,12 @@ const (
 	ReplicaSet       = "replicaset"
 	Deployment       = "deployment"
 	GarbageCollector = "garbagecollector"
+	Namespace        = "namespace"
 )
 
 // KnownControllers lists every controller, in start order.
 func KnownControllers() []string {
-	return []string{NodeIPAM, NodeLifecycle, ReplicaSet, Deployment, GarbageCollector}
+	return []string{NodeIPAM, NodeLifecycle, ReplicaSet, Deployment, GarbageCollector, Namespace}
 }
 
 // EnabledControllers applies Kubernetes' --controllers syntax ("*" all,
@@ -131,6 +133,7 @@ type Config struct {
 	ConcurrentReplicaSetSyncs int
 	ConcurrentDeploymentSyncs int
 	ConcurrentGCSyncs         int
+	ConcurrentNamespaceSyncs  int
 
 	// MetricsBindAddress serves /metrics and /healthz; empty means none.
 	MetricsBindAddress string
@@ -186,7 +189,7 @@ func New(cfg Config) (*Manager, error) {
 		_, _ = rand.Read(b)
 		cfg.Identity = host + "_" + hex.EncodeToString(b)
 	}
-	for _, n := range []*int{&cfg.ConcurrentReplicaSetSyncs, &cfg.ConcurrentDeploymentSyncs, &cfg.ConcurrentGCSyncs} {
+	for _, n := range []*int{&cfg.ConcurrentReplicaSetSyncs, &cfg.ConcurrentDeploymentSyncs, &cfg.ConcurrentGCSyncs, &cfg.ConcurrentNamespaceSyncs} {
 		if *n <= 0 {
 			*n = 5
 		}
@@ -316,6 +319,7 @@ func (m *Manager) runControllers(ctx context.Context, cs *client.Clientset) erro
 	leases := informer.New(informer.NewListWatch(cs.Leases(), client.ListOptions{Namespace: nodelifecycle.NodeLeaseNamespace}), 0, opts("leases")...)
 	rss := informer.New(informer.NewListWatch(cs.ReplicaSets(), client.ListOptions{}), 0, opts("replicasets")...)
 	ds := informer.New(informer.NewListWatch(cs.Deployments(), client.ListOptions{}), 0, opts("deployments")...)
+	nss := informer.New(informer.NewListWatch(cs.Namespaces(), client.ListOptions{}), 0, opts("namespaces")...)
 
 	var recorders []*record.Recorder
 	newRecorder := func(component string) (*record.Recorder, error) {
@@ -401,6 +405,13 @@ func (m *Manager) runControllers(ctx context.Context, cs *client.Clientset) erro
 				return err
 			}
 			ctrls = append(ctrls, started{name, c, m.cfg.ConcurrentGCSyncs})
+		case Namespace:
+			c, err := namespace.New(namespace.Config{Namespaces: nss, NamespaceClient: cs.Namespaces(), Client: namespaceContent{cs},
+				Pods: pods, Logger: clg, Metrics: m.queueMetric})
+			if err != nil {
+				return err
+			}
+			ctrls = append(ctrls, started{name, c, m.cfg.ConcurrentNamespaceSyncs})
 		}
 	}
 
@@ -408,13 +419,13 @@ func (m *Manager) runControllers(ctx context.Context, cs *client.Clientset) erro
 	defer wg.Wait()
 	infCtx, stopInformers := context.WithCancel(context.Background())
 	defer stopInformers()
-	for _, r := range []interface{ Run(context.Context) error }{pods, nodes, leases, rss, ds} {
+	for _, r := range []interface{ Run(context.Context) error }{pods, nodes, leases, rss, ds, nss} {
 		wg.Go(func() { _ = r.Run(infCtx) })
 	}
 	for _, r := range recorders {
 		wg.Go(func() { _ = r.Run(infCtx) })
 	}
-	if !informer.WaitForCacheSync(ctx, pods, nodes, leases, rss, ds) {
+	if !informer.WaitForCacheSync(ctx, pods, nodes, leases, rss, ds, nss) {
 		return nil // ctx ended
 	}
 	lg.Info("Caches synced; starting controllers", zap.Strings("controllers", m.controllers))
@@ -461,7 +472,22 @@ func (g gcClient) Delete(ctx context.Context, res *apis.Resource, ns, name strin
 	return err
 }
 
+// namespaceContent adapts a Clientset to the namespace controller's
+// untyped Client.
+type namespaceContent struct{ cs *client.Clientset }
+
+func (n namespaceContent) List(ctx context.Context, res *apis.Resource, ns string) ([]apis.Object, error) {
+	objs, _, err := n.cs.ForResource(res).List(ctx, client.ListOptions{Namespace: ns})
+	return objs, err
+}
+
+func (n namespaceContent) Delete(ctx context.Context, res *apis.Resource, ns, name string, opts client.DeleteOptions) (apis.Object, bool, error) {
+	return n.cs.ForResource(res).Delete(ctx, ns, name, opts)
+}
+
 var (
+	_ namespace.Client             = namespaceContent{}
+	_ namespace.NamespaceClient    = (*client.Resource[*v1.Namespace])(nil)
 	_ garbagecollector.Client      = gcClient{}
 	_ controller.Informer[*v1.Pod] = (*informer.Informer[*v1.Pod])(nil)
 )

@@ -17,8 +17,8 @@ func TestEnabledControllers(t *testing.T) {
 	}{
 		{[]string{"*"}, all, ""},
 		{nil, nil, ""},
-		{[]string{"*", "-nodeipam"}, []string{NodeLifecycle, ReplicaSet, Deployment, GarbageCollector}, ""},
-		{[]string{"-nodeipam", "*"}, []string{NodeLifecycle, ReplicaSet, Deployment, GarbageCollector}, ""},
+		{[]string{"*", "-nodeipam"}, []string{NodeLifecycle, ReplicaSet, Deployment, GarbageCollector, Namespace}, ""},
+		{[]string{"-nodeipam", "*"}, []string{NodeLifecycle, ReplicaSet, Deployment, GarbageCollector, Namespace}, ""},
 		{[]string{"replicaset", "deployment"}, []string{ReplicaSet, Deployment}, ""},
 		{[]string{"replicaset", "-replicaset"}, []string{ReplicaSet}, ""},
 		{[]string{"*", "-bogus"}, nil, `"-bogus" is not in the list of known controllers`},
@@ -50,7 +50,8 @@ func TestOptionsToConfig(t *testing.T) {
 		{"defaults", []string{"--kubeconfig", "cm.conf"}, func(t *testing.T, c Config) {
 			if !c.LeaderElect || c.LeaseNamespace != "kube-system" || c.LeaseName != "kube-controller-manager" ||
 				c.ClusterCIDR.String() != "10.2.0.0/16" || c.NodeCIDRMaskSize != 24 || c.NodeMonitorGracePeriod.Seconds() != 50 ||
-				c.NodeMonitorPeriod.Seconds() != 5 || *c.DefaultUnreachableTolerationSeconds != 300 || c.MetricsBindAddress != "127.0.0.1:10257" {
+				c.NodeMonitorPeriod.Seconds() != 5 || *c.DefaultUnreachableTolerationSeconds != 300 || c.MetricsBindAddress != "127.0.0.1:10257" ||
+				c.ConcurrentNamespaceSyncs != 10 {
 				t.Fatalf("config %+v", c)
 			}
 		}, ""},

@@ -19,6 +19,7 @@ const (
 	DefaultConcurrentReplicaSetSyncs = 5
 	DefaultConcurrentDeploymentSyncs = 5
 	DefaultConcurrentGCSyncs         = 20
+	DefaultConcurrentNamespaceSyncs  = 10
 	DefaultLeaseNamespace            = "kube-system"
 	DefaultLeaseName                 = "kube-controller-manager"
 )
@@ -53,6 +54,7 @@ type Options struct {
 	ConcurrentReplicaSetSyncs int
 	ConcurrentDeploymentSyncs int
 	ConcurrentGCSyncs         int
+	ConcurrentNamespaceSyncs  int
 	EnableGarbageCollector    bool
 
 	MetricsBindAddress string
@@ -85,6 +87,7 @@ func NewOptions() *Options {
 		ConcurrentReplicaSetSyncs:           DefaultConcurrentReplicaSetSyncs,
 		ConcurrentDeploymentSyncs:           DefaultConcurrentDeploymentSyncs,
 		ConcurrentGCSyncs:                   DefaultConcurrentGCSyncs,
+		ConcurrentNamespaceSyncs:            DefaultConcurrentNamespaceSyncs,
 		EnableGarbageCollector:              true,
 		MetricsBindAddress:                  DefaultMetricsBindAddress,
 		LogFormat:                           "console",
@@ -116,6 +119,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ConcurrentReplicaSetSyncs, "concurrent-replicaset-syncs", o.ConcurrentReplicaSetSyncs, "The number of replica sets that are allowed to sync concurrently.")
 	fs.IntVar(&o.ConcurrentDeploymentSyncs, "concurrent-deployment-syncs", o.ConcurrentDeploymentSyncs, "The number of deployment objects that are allowed to sync concurrently.")
 	fs.IntVar(&o.ConcurrentGCSyncs, "concurrent-gc-syncs", o.ConcurrentGCSyncs, "The number of garbage collector workers that are allowed to sync concurrently.")
+	fs.IntVar(&o.ConcurrentNamespaceSyncs, "concurrent-namespace-syncs", o.ConcurrentNamespaceSyncs, "The number of namespace objects that are allowed to sync concurrently.")
 	fs.BoolVar(&o.EnableGarbageCollector, "enable-garbage-collector", o.EnableGarbageCollector, "Enables the generic garbage collector.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "host:port for plain-HTTP /metrics and /healthz (port 0 picks a free one).")
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "Log format: json or console.")
@@ -168,6 +172,7 @@ func (o *Options) Config() (Config, error) {
 		ConcurrentReplicaSetSyncs:           o.ConcurrentReplicaSetSyncs,
 		ConcurrentDeploymentSyncs:           o.ConcurrentDeploymentSyncs,
 		ConcurrentGCSyncs:                   o.ConcurrentGCSyncs,
+		ConcurrentNamespaceSyncs:            o.ConcurrentNamespaceSyncs,
 		MetricsBindAddress:                  o.MetricsBindAddress,
 	}, nil
 }
