@@ -3,7 +3,7 @@
 // "namespace/name" keys, client-go style expectations, owner-reference
 // claiming (adopt and release), and pod predicates (active, ready,
 // available). Each controller lives in its own subpackage (nodeipam,
-// nodelifecycle, replicaset, deployment, garbagecollector); the manager
+// nodelifecycle, replicaset, deployment, garbagecollector, namespace); the manager
 // subpackage wires them to shared informers, leader election and metrics.
 //
 // Controllers are level-triggered: event handlers only enqueue keys; a
