@@ -295,11 +295,20 @@ type ListRequest struct {
 	LabelSelector string `protobuf:"bytes,3,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
 	// Field selector: "spec.nodeName=n1", "metadata.name=x", "status.phase!=Failed".
 	FieldSelector string `protobuf:"bytes,4,opt,name=field_selector,json=fieldSelector,proto3" json:"field_selector,omitempty"`
-	// When set, the list is served at least as fresh as this version.
+	// When set, the list is served at least as fresh as this version; with
+	// a limit (and no continue), the first page is read at exactly this
+	// version, as in Kubernetes. Not allowed together with continue.
 	ResourceVersion string `protobuf:"bytes,5,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	Limit           int64  `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// At most this many items per answer (0: all of them). A list with a
+	// limit is served in pages, all read at the revision of the first one:
+	// pass the answer's continue to get the next page.
+	Limit int64 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The continue token of the previous page ("" : the first page). A
+	// token whose revision etcd has compacted fails with OutOfRange (410
+	// Gone in Kubernetes): start the list again without it.
+	Continue      string `protobuf:"bytes,7,opt,name=continue,proto3" json:"continue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListRequest) Reset() {
@@ -374,13 +383,27 @@ func (x *ListRequest) GetLimit() int64 {
 	return 0
 }
 
+func (x *ListRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
 type ListResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Items []*anypb.Any           `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
-	// The version to start a Watch from to see every later change.
+	// The version to start a Watch from to see every later change. For a
+	// paged list, the revision every page is read at.
 	ResourceVersion string `protobuf:"bytes,2,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set when the list was cut at the request's limit: the token to pass as
+	// the next request's continue. Empty on the last page.
+	Continue string `protobuf:"bytes,3,opt,name=continue,proto3" json:"continue,omitempty"`
+	// With a continue, how many objects the remaining pages hold (Kubernetes'
+	// remainingItemCount); only when the list has no selector.
+	RemainingItemCount *int64 `protobuf:"varint,4,opt,name=remaining_item_count,json=remainingItemCount,proto3,oneof" json:"remaining_item_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListResponse) Reset() {
@@ -425,6 +448,20 @@ func (x *ListResponse) GetResourceVersion() string {
 		return x.ResourceVersion
 	}
 	return ""
+}
+
+func (x *ListResponse) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+func (x *ListResponse) GetRemainingItemCount() int64 {
+	if x != nil && x.RemainingItemCount != nil {
+		return *x.RemainingItemCount
+	}
+	return 0
 }
 
 type UpdateRequest struct {
@@ -1585,17 +1622,21 @@ const file_minik8s_v1_api_proto_rawDesc = "" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\";\n" +
 	"\vGetResponse\x12,\n" +
-	"\x06object\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\x06object\"\xd6\x01\n" +
+	"\x06object\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\x06object\"\xf2\x01\n" +
 	"\vListRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12%\n" +
 	"\x0elabel_selector\x18\x03 \x01(\tR\rlabelSelector\x12%\n" +
 	"\x0efield_selector\x18\x04 \x01(\tR\rfieldSelector\x12)\n" +
 	"\x10resource_version\x18\x05 \x01(\tR\x0fresourceVersion\x12\x14\n" +
-	"\x05limit\x18\x06 \x01(\x03R\x05limit\"e\n" +
+	"\x05limit\x18\x06 \x01(\x03R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\a \x01(\tR\bcontinue\"\xd1\x01\n" +
 	"\fListResponse\x12*\n" +
 	"\x05items\x18\x01 \x03(\v2\x14.google.protobuf.AnyR\x05items\x12)\n" +
-	"\x10resource_version\x18\x02 \x01(\tR\x0fresourceVersion\"r\n" +
+	"\x10resource_version\x18\x02 \x01(\tR\x0fresourceVersion\x12\x1a\n" +
+	"\bcontinue\x18\x03 \x01(\tR\bcontinue\x125\n" +
+	"\x14remaining_item_count\x18\x04 \x01(\x03H\x00R\x12remainingItemCount\x88\x01\x01B\x17\n" +
+	"\x15_remaining_item_count\"r\n" +
 	"\rUpdateRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.google.protobuf.AnyR\x06object\x12\x17\n" +
@@ -1808,6 +1849,7 @@ func file_minik8s_v1_api_proto_init() {
 	}
 	file_minik8s_v1_certificates_proto_init()
 	file_minik8s_v1_core_proto_init()
+	file_minik8s_v1_api_proto_msgTypes[5].OneofWrappers = []any{}
 	file_minik8s_v1_api_proto_msgTypes[10].OneofWrappers = []any{}
 	file_minik8s_v1_api_proto_msgTypes[18].OneofWrappers = []any{}
 	file_minik8s_v1_api_proto_msgTypes[22].OneofWrappers = []any{}
