@@ -11,9 +11,11 @@
 //	exit CODE              exit at once with CODE
 //	sleep                  sleep forever
 //	get URL                HTTP GET URL, print the body, exit 0 on a 2xx answer, else 1
+//	cat FILE...            print the files, exit 1 if one cannot be read
 //
-// The last one lets tests check connectivity from inside a pod (there is no
-// shell or curl in a FROM scratch image).
+// The last two let tests look from inside a pod at the network and at the
+// files of its volumes (there is no shell, curl or cat in a FROM scratch
+// image).
 package main
 
 import (
@@ -38,6 +40,7 @@ const usage = `usage: testapp COMMAND [ARGS]
   exit CODE               exit with CODE
   sleep                   sleep forever
   get URL                 HTTP GET URL, print the body; exit 0 on 2xx, else 1
+  cat FILE...             print the files; exit 1 if one cannot be read
 `
 
 func main() {
@@ -93,6 +96,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return get(ctx, rest[0], stdout, stderr)
+	case "cat":
+		if len(rest) == 0 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return cat(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -100,6 +109,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "unknown command %q\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// cat prints the files in order; one it cannot read is reported on stderr,
+// the others are still printed, and the exit code is 1.
+func cat(files []string, stdout, stderr io.Writer) int {
+	code := 0
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "cat: %v\n", err)
+			code = 1
+			continue
+		}
+		_, err = io.Copy(stdout, f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "cat: %s: %v\n", name, err)
+			code = 1
+		}
+	}
+	return code
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
