@@ -1583,9 +1583,14 @@ func (x *HostPathVolumeSource) GetType() string {
 }
 
 type ConfigMapVolumeSource struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Optional      *bool                  `protobuf:"varint,2,opt,name=optional,proto3,oneof" json:"optional,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Optional *bool                  `protobuf:"varint,2,opt,name=optional,proto3,oneof" json:"optional,omitempty"`
+	// Items project only these keys, each to its path in the volume; empty
+	// means every key, each to a file of its name.
+	Items []*KeyToPath `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
+	// Mode bits of the files (default 0644).
+	DefaultMode   *int32 `protobuf:"varint,4,opt,name=default_mode,json=defaultMode,proto3,oneof" json:"default_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1634,6 +1639,82 @@ func (x *ConfigMapVolumeSource) GetOptional() bool {
 	return false
 }
 
+func (x *ConfigMapVolumeSource) GetItems() []*KeyToPath {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ConfigMapVolumeSource) GetDefaultMode() int32 {
+	if x != nil && x.DefaultMode != nil {
+		return *x.DefaultMode
+	}
+	return 0
+}
+
+type KeyToPath struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Relative path of the file in the volume; may not contain "..".
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// Mode bits of this file; default the volume's defaultMode.
+	Mode          *int32 `protobuf:"varint,3,opt,name=mode,proto3,oneof" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyToPath) Reset() {
+	*x = KeyToPath{}
+	mi := &file_minik8s_v1_core_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyToPath) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyToPath) ProtoMessage() {}
+
+func (x *KeyToPath) ProtoReflect() protoreflect.Message {
+	mi := &file_minik8s_v1_core_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyToPath.ProtoReflect.Descriptor instead.
+func (*KeyToPath) Descriptor() ([]byte, []int) {
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *KeyToPath) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KeyToPath) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *KeyToPath) GetMode() int32 {
+	if x != nil && x.Mode != nil {
+		return *x.Mode
+	}
+	return 0
+}
+
 type PodStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Pending, Running, Succeeded, Failed, Unknown.
@@ -1653,7 +1734,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[23]
+	mi := &file_minik8s_v1_core_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1746,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[23]
+	mi := &file_minik8s_v1_core_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1759,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{23}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PodStatus) GetPhase() string {
@@ -1768,7 +1849,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[24]
+	mi := &file_minik8s_v1_core_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1861,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[24]
+	mi := &file_minik8s_v1_core_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1874,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{24}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -1870,7 +1951,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[25]
+	mi := &file_minik8s_v1_core_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +1963,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[25]
+	mi := &file_minik8s_v1_core_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +1976,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{25}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -1929,7 +2010,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[26]
+	mi := &file_minik8s_v1_core_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2022,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[26]
+	mi := &file_minik8s_v1_core_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2035,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{26}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -1980,7 +2061,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[27]
+	mi := &file_minik8s_v1_core_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2073,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[27]
+	mi := &file_minik8s_v1_core_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2086,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{27}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *timestamppb.Timestamp {
@@ -2030,7 +2111,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[28]
+	mi := &file_minik8s_v1_core_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2123,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[28]
+	mi := &file_minik8s_v1_core_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2136,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{28}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -2120,7 +2201,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[29]
+	mi := &file_minik8s_v1_core_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2213,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[29]
+	mi := &file_minik8s_v1_core_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2226,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{29}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Binding) GetApiVersion() string {
@@ -2189,7 +2270,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[30]
+	mi := &file_minik8s_v1_core_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2201,7 +2282,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[30]
+	mi := &file_minik8s_v1_core_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2214,7 +2295,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{30}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Node) GetApiVersion() string {
@@ -2265,7 +2346,7 @@ type NodeSpec struct {
 
 func (x *NodeSpec) Reset() {
 	*x = NodeSpec{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[31]
+	mi := &file_minik8s_v1_core_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2277,7 +2358,7 @@ func (x *NodeSpec) String() string {
 func (*NodeSpec) ProtoMessage() {}
 
 func (x *NodeSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[31]
+	mi := &file_minik8s_v1_core_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2290,7 +2371,7 @@ func (x *NodeSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSpec.ProtoReflect.Descriptor instead.
 func (*NodeSpec) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{31}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NodeSpec) GetPodCidr() string {
@@ -2341,7 +2422,7 @@ type Taint struct {
 
 func (x *Taint) Reset() {
 	*x = Taint{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[32]
+	mi := &file_minik8s_v1_core_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2434,7 @@ func (x *Taint) String() string {
 func (*Taint) ProtoMessage() {}
 
 func (x *Taint) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[32]
+	mi := &file_minik8s_v1_core_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2447,7 @@ func (x *Taint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Taint.ProtoReflect.Descriptor instead.
 func (*Taint) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{32}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Taint) GetKey() string {
@@ -2412,7 +2493,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[33]
+	mi := &file_minik8s_v1_core_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2505,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[33]
+	mi := &file_minik8s_v1_core_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2518,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{33}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NodeStatus) GetCapacity() map[string]string {
@@ -2500,7 +2581,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[34]
+	mi := &file_minik8s_v1_core_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2593,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[34]
+	mi := &file_minik8s_v1_core_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2606,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{34}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NodeAddress) GetType() string {
@@ -2559,7 +2640,7 @@ type NodeSystemInfo struct {
 
 func (x *NodeSystemInfo) Reset() {
 	*x = NodeSystemInfo{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[35]
+	mi := &file_minik8s_v1_core_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +2652,7 @@ func (x *NodeSystemInfo) String() string {
 func (*NodeSystemInfo) ProtoMessage() {}
 
 func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[35]
+	mi := &file_minik8s_v1_core_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +2665,7 @@ func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSystemInfo.ProtoReflect.Descriptor instead.
 func (*NodeSystemInfo) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{35}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NodeSystemInfo) GetMachineId() string {
@@ -2659,7 +2740,7 @@ type NodeDaemonEndpoints struct {
 
 func (x *NodeDaemonEndpoints) Reset() {
 	*x = NodeDaemonEndpoints{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[36]
+	mi := &file_minik8s_v1_core_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2752,7 @@ func (x *NodeDaemonEndpoints) String() string {
 func (*NodeDaemonEndpoints) ProtoMessage() {}
 
 func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[36]
+	mi := &file_minik8s_v1_core_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2765,7 @@ func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDaemonEndpoints.ProtoReflect.Descriptor instead.
 func (*NodeDaemonEndpoints) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{36}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NodeDaemonEndpoints) GetKubeletEndpoint() *DaemonEndpoint {
@@ -2703,7 +2784,7 @@ type DaemonEndpoint struct {
 
 func (x *DaemonEndpoint) Reset() {
 	*x = DaemonEndpoint{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[37]
+	mi := &file_minik8s_v1_core_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2796,7 @@ func (x *DaemonEndpoint) String() string {
 func (*DaemonEndpoint) ProtoMessage() {}
 
 func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[37]
+	mi := &file_minik8s_v1_core_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2809,7 @@ func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonEndpoint.ProtoReflect.Descriptor instead.
 func (*DaemonEndpoint) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{37}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DaemonEndpoint) GetPort() int32 {
@@ -2748,7 +2829,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[38]
+	mi := &file_minik8s_v1_core_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +2841,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[38]
+	mi := &file_minik8s_v1_core_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2854,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{38}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ContainerImage) GetNames() []string {
@@ -2803,7 +2884,7 @@ type Namespace struct {
 
 func (x *Namespace) Reset() {
 	*x = Namespace{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[39]
+	mi := &file_minik8s_v1_core_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2815,7 +2896,7 @@ func (x *Namespace) String() string {
 func (*Namespace) ProtoMessage() {}
 
 func (x *Namespace) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[39]
+	mi := &file_minik8s_v1_core_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2828,7 +2909,7 @@ func (x *Namespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespace.ProtoReflect.Descriptor instead.
 func (*Namespace) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{39}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Namespace) GetApiVersion() string {
@@ -2875,7 +2956,7 @@ type NamespaceSpec struct {
 
 func (x *NamespaceSpec) Reset() {
 	*x = NamespaceSpec{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[40]
+	mi := &file_minik8s_v1_core_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +2968,7 @@ func (x *NamespaceSpec) String() string {
 func (*NamespaceSpec) ProtoMessage() {}
 
 func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[40]
+	mi := &file_minik8s_v1_core_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +2981,7 @@ func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceSpec.ProtoReflect.Descriptor instead.
 func (*NamespaceSpec) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{40}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NamespaceSpec) GetFinalizers() []string {
@@ -2920,7 +3001,7 @@ type NamespaceStatus struct {
 
 func (x *NamespaceStatus) Reset() {
 	*x = NamespaceStatus{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[41]
+	mi := &file_minik8s_v1_core_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3013,7 @@ func (x *NamespaceStatus) String() string {
 func (*NamespaceStatus) ProtoMessage() {}
 
 func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[41]
+	mi := &file_minik8s_v1_core_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3026,7 @@ func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceStatus.ProtoReflect.Descriptor instead.
 func (*NamespaceStatus) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{41}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NamespaceStatus) GetPhase() string {
@@ -2969,7 +3050,7 @@ type ConfigMap struct {
 
 func (x *ConfigMap) Reset() {
 	*x = ConfigMap{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[42]
+	mi := &file_minik8s_v1_core_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3062,7 @@ func (x *ConfigMap) String() string {
 func (*ConfigMap) ProtoMessage() {}
 
 func (x *ConfigMap) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[42]
+	mi := &file_minik8s_v1_core_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3075,7 @@ func (x *ConfigMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
 func (*ConfigMap) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{42}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ConfigMap) GetApiVersion() string {
@@ -3055,7 +3136,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[43]
+	mi := &file_minik8s_v1_core_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3148,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[43]
+	mi := &file_minik8s_v1_core_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3161,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{43}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Secret) GetApiVersion() string {
@@ -3154,7 +3235,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[44]
+	mi := &file_minik8s_v1_core_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3166,7 +3247,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[44]
+	mi := &file_minik8s_v1_core_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3179,7 +3260,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{44}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Event) GetApiVersion() string {
@@ -3283,7 +3364,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[45]
+	mi := &file_minik8s_v1_core_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3295,7 +3376,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[45]
+	mi := &file_minik8s_v1_core_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3308,7 +3389,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{45}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EventSource) GetComponent() string {
@@ -3337,7 +3418,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[46]
+	mi := &file_minik8s_v1_core_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3349,7 +3430,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[46]
+	mi := &file_minik8s_v1_core_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3362,7 +3443,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{46}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Lease) GetApiVersion() string {
@@ -3406,7 +3487,7 @@ type LeaseSpec struct {
 
 func (x *LeaseSpec) Reset() {
 	*x = LeaseSpec{}
-	mi := &file_minik8s_v1_core_proto_msgTypes[47]
+	mi := &file_minik8s_v1_core_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3499,7 @@ func (x *LeaseSpec) String() string {
 func (*LeaseSpec) ProtoMessage() {}
 
 func (x *LeaseSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_minik8s_v1_core_proto_msgTypes[47]
+	mi := &file_minik8s_v1_core_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3512,7 @@ func (x *LeaseSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseSpec.ProtoReflect.Descriptor instead.
 func (*LeaseSpec) Descriptor() ([]byte, []int) {
-	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{47}
+	return file_minik8s_v1_core_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *LeaseSpec) GetHolderIdentity() string {
@@ -3620,11 +3701,19 @@ const file_minik8s_v1_core_proto_rawDesc = "" +
 	"size_limit\x18\x02 \x01(\tB\x04\xe8\xbb\x1c\x01R\tsizeLimit\">\n" +
 	"\x14HostPathVolumeSource\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\"Y\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"\xbf\x01\n" +
 	"\x15ConfigMapVolumeSource\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
-	"\boptional\x18\x02 \x01(\bH\x00R\boptional\x88\x01\x01B\v\n" +
-	"\t_optional\"\xb3\x03\n" +
+	"\boptional\x18\x02 \x01(\bH\x00R\boptional\x88\x01\x01\x12+\n" +
+	"\x05items\x18\x03 \x03(\v2\x15.minik8s.v1.KeyToPathR\x05items\x12&\n" +
+	"\fdefault_mode\x18\x04 \x01(\x05H\x01R\vdefaultMode\x88\x01\x01B\v\n" +
+	"\t_optionalB\x0f\n" +
+	"\r_default_mode\"S\n" +
+	"\tKeyToPath\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x17\n" +
+	"\x04mode\x18\x03 \x01(\x05H\x00R\x04mode\x88\x01\x01B\a\n" +
+	"\x05_mode\"\xb3\x03\n" +
 	"\tPodStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x125\n" +
 	"\n" +
@@ -3834,7 +3923,7 @@ func file_minik8s_v1_core_proto_rawDescGZIP() []byte {
 	return file_minik8s_v1_core_proto_rawDescData
 }
 
-var file_minik8s_v1_core_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_minik8s_v1_core_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_minik8s_v1_core_proto_goTypes = []any{
 	(*Pod)(nil),                      // 0: minik8s.v1.Pod
 	(*PodSpec)(nil),                  // 1: minik8s.v1.PodSpec
@@ -3859,52 +3948,53 @@ var file_minik8s_v1_core_proto_goTypes = []any{
 	(*EmptyDirVolumeSource)(nil),     // 20: minik8s.v1.EmptyDirVolumeSource
 	(*HostPathVolumeSource)(nil),     // 21: minik8s.v1.HostPathVolumeSource
 	(*ConfigMapVolumeSource)(nil),    // 22: minik8s.v1.ConfigMapVolumeSource
-	(*PodStatus)(nil),                // 23: minik8s.v1.PodStatus
-	(*ContainerStatus)(nil),          // 24: minik8s.v1.ContainerStatus
-	(*ContainerState)(nil),           // 25: minik8s.v1.ContainerState
-	(*ContainerStateWaiting)(nil),    // 26: minik8s.v1.ContainerStateWaiting
-	(*ContainerStateRunning)(nil),    // 27: minik8s.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil), // 28: minik8s.v1.ContainerStateTerminated
-	(*Binding)(nil),                  // 29: minik8s.v1.Binding
-	(*Node)(nil),                     // 30: minik8s.v1.Node
-	(*NodeSpec)(nil),                 // 31: minik8s.v1.NodeSpec
-	(*Taint)(nil),                    // 32: minik8s.v1.Taint
-	(*NodeStatus)(nil),               // 33: minik8s.v1.NodeStatus
-	(*NodeAddress)(nil),              // 34: minik8s.v1.NodeAddress
-	(*NodeSystemInfo)(nil),           // 35: minik8s.v1.NodeSystemInfo
-	(*NodeDaemonEndpoints)(nil),      // 36: minik8s.v1.NodeDaemonEndpoints
-	(*DaemonEndpoint)(nil),           // 37: minik8s.v1.DaemonEndpoint
-	(*ContainerImage)(nil),           // 38: minik8s.v1.ContainerImage
-	(*Namespace)(nil),                // 39: minik8s.v1.Namespace
-	(*NamespaceSpec)(nil),            // 40: minik8s.v1.NamespaceSpec
-	(*NamespaceStatus)(nil),          // 41: minik8s.v1.NamespaceStatus
-	(*ConfigMap)(nil),                // 42: minik8s.v1.ConfigMap
-	(*Secret)(nil),                   // 43: minik8s.v1.Secret
-	(*Event)(nil),                    // 44: minik8s.v1.Event
-	(*EventSource)(nil),              // 45: minik8s.v1.EventSource
-	(*Lease)(nil),                    // 46: minik8s.v1.Lease
-	(*LeaseSpec)(nil),                // 47: minik8s.v1.LeaseSpec
-	nil,                              // 48: minik8s.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 49: minik8s.v1.ResourceRequirements.RequestsEntry
-	nil,                              // 50: minik8s.v1.ResourceRequirements.LimitsEntry
-	nil,                              // 51: minik8s.v1.NodeStatus.CapacityEntry
-	nil,                              // 52: minik8s.v1.NodeStatus.AllocatableEntry
-	nil,                              // 53: minik8s.v1.ConfigMap.DataEntry
-	nil,                              // 54: minik8s.v1.ConfigMap.BinaryDataEntry
-	nil,                              // 55: minik8s.v1.Secret.DataEntry
-	nil,                              // 56: minik8s.v1.Secret.StringDataEntry
-	(*ObjectMeta)(nil),               // 57: minik8s.v1.ObjectMeta
-	(*Condition)(nil),                // 58: minik8s.v1.Condition
-	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
-	(*ObjectReference)(nil),          // 60: minik8s.v1.ObjectReference
+	(*KeyToPath)(nil),                // 23: minik8s.v1.KeyToPath
+	(*PodStatus)(nil),                // 24: minik8s.v1.PodStatus
+	(*ContainerStatus)(nil),          // 25: minik8s.v1.ContainerStatus
+	(*ContainerState)(nil),           // 26: minik8s.v1.ContainerState
+	(*ContainerStateWaiting)(nil),    // 27: minik8s.v1.ContainerStateWaiting
+	(*ContainerStateRunning)(nil),    // 28: minik8s.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil), // 29: minik8s.v1.ContainerStateTerminated
+	(*Binding)(nil),                  // 30: minik8s.v1.Binding
+	(*Node)(nil),                     // 31: minik8s.v1.Node
+	(*NodeSpec)(nil),                 // 32: minik8s.v1.NodeSpec
+	(*Taint)(nil),                    // 33: minik8s.v1.Taint
+	(*NodeStatus)(nil),               // 34: minik8s.v1.NodeStatus
+	(*NodeAddress)(nil),              // 35: minik8s.v1.NodeAddress
+	(*NodeSystemInfo)(nil),           // 36: minik8s.v1.NodeSystemInfo
+	(*NodeDaemonEndpoints)(nil),      // 37: minik8s.v1.NodeDaemonEndpoints
+	(*DaemonEndpoint)(nil),           // 38: minik8s.v1.DaemonEndpoint
+	(*ContainerImage)(nil),           // 39: minik8s.v1.ContainerImage
+	(*Namespace)(nil),                // 40: minik8s.v1.Namespace
+	(*NamespaceSpec)(nil),            // 41: minik8s.v1.NamespaceSpec
+	(*NamespaceStatus)(nil),          // 42: minik8s.v1.NamespaceStatus
+	(*ConfigMap)(nil),                // 43: minik8s.v1.ConfigMap
+	(*Secret)(nil),                   // 44: minik8s.v1.Secret
+	(*Event)(nil),                    // 45: minik8s.v1.Event
+	(*EventSource)(nil),              // 46: minik8s.v1.EventSource
+	(*Lease)(nil),                    // 47: minik8s.v1.Lease
+	(*LeaseSpec)(nil),                // 48: minik8s.v1.LeaseSpec
+	nil,                              // 49: minik8s.v1.PodSpec.NodeSelectorEntry
+	nil,                              // 50: minik8s.v1.ResourceRequirements.RequestsEntry
+	nil,                              // 51: minik8s.v1.ResourceRequirements.LimitsEntry
+	nil,                              // 52: minik8s.v1.NodeStatus.CapacityEntry
+	nil,                              // 53: minik8s.v1.NodeStatus.AllocatableEntry
+	nil,                              // 54: minik8s.v1.ConfigMap.DataEntry
+	nil,                              // 55: minik8s.v1.ConfigMap.BinaryDataEntry
+	nil,                              // 56: minik8s.v1.Secret.DataEntry
+	nil,                              // 57: minik8s.v1.Secret.StringDataEntry
+	(*ObjectMeta)(nil),               // 58: minik8s.v1.ObjectMeta
+	(*Condition)(nil),                // 59: minik8s.v1.Condition
+	(*timestamppb.Timestamp)(nil),    // 60: google.protobuf.Timestamp
+	(*ObjectReference)(nil),          // 61: minik8s.v1.ObjectReference
 }
 var file_minik8s_v1_core_proto_depIdxs = []int32{
-	57, // 0: minik8s.v1.Pod.metadata:type_name -> minik8s.v1.ObjectMeta
+	58, // 0: minik8s.v1.Pod.metadata:type_name -> minik8s.v1.ObjectMeta
 	1,  // 1: minik8s.v1.Pod.spec:type_name -> minik8s.v1.PodSpec
-	23, // 2: minik8s.v1.Pod.status:type_name -> minik8s.v1.PodStatus
+	24, // 2: minik8s.v1.Pod.status:type_name -> minik8s.v1.PodStatus
 	2,  // 3: minik8s.v1.PodSpec.containers:type_name -> minik8s.v1.Container
 	2,  // 4: minik8s.v1.PodSpec.init_containers:type_name -> minik8s.v1.Container
-	48, // 5: minik8s.v1.PodSpec.node_selector:type_name -> minik8s.v1.PodSpec.NodeSelectorEntry
+	49, // 5: minik8s.v1.PodSpec.node_selector:type_name -> minik8s.v1.PodSpec.NodeSelectorEntry
 	12, // 6: minik8s.v1.PodSpec.affinity:type_name -> minik8s.v1.Affinity
 	18, // 7: minik8s.v1.PodSpec.tolerations:type_name -> minik8s.v1.Toleration
 	19, // 8: minik8s.v1.PodSpec.volumes:type_name -> minik8s.v1.Volume
@@ -3915,8 +4005,8 @@ var file_minik8s_v1_core_proto_depIdxs = []int32{
 	7,  // 13: minik8s.v1.Container.liveness_probe:type_name -> minik8s.v1.Probe
 	7,  // 14: minik8s.v1.Container.readiness_probe:type_name -> minik8s.v1.Probe
 	7,  // 15: minik8s.v1.Container.startup_probe:type_name -> minik8s.v1.Probe
-	49, // 16: minik8s.v1.ResourceRequirements.requests:type_name -> minik8s.v1.ResourceRequirements.RequestsEntry
-	50, // 17: minik8s.v1.ResourceRequirements.limits:type_name -> minik8s.v1.ResourceRequirements.LimitsEntry
+	50, // 16: minik8s.v1.ResourceRequirements.requests:type_name -> minik8s.v1.ResourceRequirements.RequestsEntry
+	51, // 17: minik8s.v1.ResourceRequirements.limits:type_name -> minik8s.v1.ResourceRequirements.LimitsEntry
 	8,  // 18: minik8s.v1.Probe.exec:type_name -> minik8s.v1.ExecAction
 	9,  // 19: minik8s.v1.Probe.http_get:type_name -> minik8s.v1.HTTPGetAction
 	11, // 20: minik8s.v1.Probe.tcp_socket:type_name -> minik8s.v1.TCPSocketAction
@@ -3931,56 +4021,57 @@ var file_minik8s_v1_core_proto_depIdxs = []int32{
 	20, // 29: minik8s.v1.Volume.empty_dir:type_name -> minik8s.v1.EmptyDirVolumeSource
 	21, // 30: minik8s.v1.Volume.host_path:type_name -> minik8s.v1.HostPathVolumeSource
 	22, // 31: minik8s.v1.Volume.config_map:type_name -> minik8s.v1.ConfigMapVolumeSource
-	58, // 32: minik8s.v1.PodStatus.conditions:type_name -> minik8s.v1.Condition
-	59, // 33: minik8s.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	24, // 34: minik8s.v1.PodStatus.container_statuses:type_name -> minik8s.v1.ContainerStatus
-	24, // 35: minik8s.v1.PodStatus.init_container_statuses:type_name -> minik8s.v1.ContainerStatus
-	25, // 36: minik8s.v1.ContainerStatus.state:type_name -> minik8s.v1.ContainerState
-	25, // 37: minik8s.v1.ContainerStatus.last_state:type_name -> minik8s.v1.ContainerState
-	26, // 38: minik8s.v1.ContainerState.waiting:type_name -> minik8s.v1.ContainerStateWaiting
-	27, // 39: minik8s.v1.ContainerState.running:type_name -> minik8s.v1.ContainerStateRunning
-	28, // 40: minik8s.v1.ContainerState.terminated:type_name -> minik8s.v1.ContainerStateTerminated
-	59, // 41: minik8s.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	59, // 42: minik8s.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	59, // 43: minik8s.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	57, // 44: minik8s.v1.Binding.metadata:type_name -> minik8s.v1.ObjectMeta
-	60, // 45: minik8s.v1.Binding.target:type_name -> minik8s.v1.ObjectReference
-	57, // 46: minik8s.v1.Node.metadata:type_name -> minik8s.v1.ObjectMeta
-	31, // 47: minik8s.v1.Node.spec:type_name -> minik8s.v1.NodeSpec
-	33, // 48: minik8s.v1.Node.status:type_name -> minik8s.v1.NodeStatus
-	32, // 49: minik8s.v1.NodeSpec.taints:type_name -> minik8s.v1.Taint
-	59, // 50: minik8s.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	51, // 51: minik8s.v1.NodeStatus.capacity:type_name -> minik8s.v1.NodeStatus.CapacityEntry
-	52, // 52: minik8s.v1.NodeStatus.allocatable:type_name -> minik8s.v1.NodeStatus.AllocatableEntry
-	58, // 53: minik8s.v1.NodeStatus.conditions:type_name -> minik8s.v1.Condition
-	34, // 54: minik8s.v1.NodeStatus.addresses:type_name -> minik8s.v1.NodeAddress
-	35, // 55: minik8s.v1.NodeStatus.node_info:type_name -> minik8s.v1.NodeSystemInfo
-	36, // 56: minik8s.v1.NodeStatus.daemon_endpoints:type_name -> minik8s.v1.NodeDaemonEndpoints
-	38, // 57: minik8s.v1.NodeStatus.images:type_name -> minik8s.v1.ContainerImage
-	37, // 58: minik8s.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> minik8s.v1.DaemonEndpoint
-	57, // 59: minik8s.v1.Namespace.metadata:type_name -> minik8s.v1.ObjectMeta
-	40, // 60: minik8s.v1.Namespace.spec:type_name -> minik8s.v1.NamespaceSpec
-	41, // 61: minik8s.v1.Namespace.status:type_name -> minik8s.v1.NamespaceStatus
-	57, // 62: minik8s.v1.ConfigMap.metadata:type_name -> minik8s.v1.ObjectMeta
-	53, // 63: minik8s.v1.ConfigMap.data:type_name -> minik8s.v1.ConfigMap.DataEntry
-	54, // 64: minik8s.v1.ConfigMap.binary_data:type_name -> minik8s.v1.ConfigMap.BinaryDataEntry
-	57, // 65: minik8s.v1.Secret.metadata:type_name -> minik8s.v1.ObjectMeta
-	55, // 66: minik8s.v1.Secret.data:type_name -> minik8s.v1.Secret.DataEntry
-	56, // 67: minik8s.v1.Secret.string_data:type_name -> minik8s.v1.Secret.StringDataEntry
-	57, // 68: minik8s.v1.Event.metadata:type_name -> minik8s.v1.ObjectMeta
-	60, // 69: minik8s.v1.Event.involved_object:type_name -> minik8s.v1.ObjectReference
-	45, // 70: minik8s.v1.Event.source:type_name -> minik8s.v1.EventSource
-	59, // 71: minik8s.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
-	59, // 72: minik8s.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
-	57, // 73: minik8s.v1.Lease.metadata:type_name -> minik8s.v1.ObjectMeta
-	47, // 74: minik8s.v1.Lease.spec:type_name -> minik8s.v1.LeaseSpec
-	59, // 75: minik8s.v1.LeaseSpec.acquire_time:type_name -> google.protobuf.Timestamp
-	59, // 76: minik8s.v1.LeaseSpec.renew_time:type_name -> google.protobuf.Timestamp
-	77, // [77:77] is the sub-list for method output_type
-	77, // [77:77] is the sub-list for method input_type
-	77, // [77:77] is the sub-list for extension type_name
-	77, // [77:77] is the sub-list for extension extendee
-	0,  // [0:77] is the sub-list for field type_name
+	23, // 32: minik8s.v1.ConfigMapVolumeSource.items:type_name -> minik8s.v1.KeyToPath
+	59, // 33: minik8s.v1.PodStatus.conditions:type_name -> minik8s.v1.Condition
+	60, // 34: minik8s.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	25, // 35: minik8s.v1.PodStatus.container_statuses:type_name -> minik8s.v1.ContainerStatus
+	25, // 36: minik8s.v1.PodStatus.init_container_statuses:type_name -> minik8s.v1.ContainerStatus
+	26, // 37: minik8s.v1.ContainerStatus.state:type_name -> minik8s.v1.ContainerState
+	26, // 38: minik8s.v1.ContainerStatus.last_state:type_name -> minik8s.v1.ContainerState
+	27, // 39: minik8s.v1.ContainerState.waiting:type_name -> minik8s.v1.ContainerStateWaiting
+	28, // 40: minik8s.v1.ContainerState.running:type_name -> minik8s.v1.ContainerStateRunning
+	29, // 41: minik8s.v1.ContainerState.terminated:type_name -> minik8s.v1.ContainerStateTerminated
+	60, // 42: minik8s.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	60, // 43: minik8s.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	60, // 44: minik8s.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	58, // 45: minik8s.v1.Binding.metadata:type_name -> minik8s.v1.ObjectMeta
+	61, // 46: minik8s.v1.Binding.target:type_name -> minik8s.v1.ObjectReference
+	58, // 47: minik8s.v1.Node.metadata:type_name -> minik8s.v1.ObjectMeta
+	32, // 48: minik8s.v1.Node.spec:type_name -> minik8s.v1.NodeSpec
+	34, // 49: minik8s.v1.Node.status:type_name -> minik8s.v1.NodeStatus
+	33, // 50: minik8s.v1.NodeSpec.taints:type_name -> minik8s.v1.Taint
+	60, // 51: minik8s.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	52, // 52: minik8s.v1.NodeStatus.capacity:type_name -> minik8s.v1.NodeStatus.CapacityEntry
+	53, // 53: minik8s.v1.NodeStatus.allocatable:type_name -> minik8s.v1.NodeStatus.AllocatableEntry
+	59, // 54: minik8s.v1.NodeStatus.conditions:type_name -> minik8s.v1.Condition
+	35, // 55: minik8s.v1.NodeStatus.addresses:type_name -> minik8s.v1.NodeAddress
+	36, // 56: minik8s.v1.NodeStatus.node_info:type_name -> minik8s.v1.NodeSystemInfo
+	37, // 57: minik8s.v1.NodeStatus.daemon_endpoints:type_name -> minik8s.v1.NodeDaemonEndpoints
+	39, // 58: minik8s.v1.NodeStatus.images:type_name -> minik8s.v1.ContainerImage
+	38, // 59: minik8s.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> minik8s.v1.DaemonEndpoint
+	58, // 60: minik8s.v1.Namespace.metadata:type_name -> minik8s.v1.ObjectMeta
+	41, // 61: minik8s.v1.Namespace.spec:type_name -> minik8s.v1.NamespaceSpec
+	42, // 62: minik8s.v1.Namespace.status:type_name -> minik8s.v1.NamespaceStatus
+	58, // 63: minik8s.v1.ConfigMap.metadata:type_name -> minik8s.v1.ObjectMeta
+	54, // 64: minik8s.v1.ConfigMap.data:type_name -> minik8s.v1.ConfigMap.DataEntry
+	55, // 65: minik8s.v1.ConfigMap.binary_data:type_name -> minik8s.v1.ConfigMap.BinaryDataEntry
+	58, // 66: minik8s.v1.Secret.metadata:type_name -> minik8s.v1.ObjectMeta
+	56, // 67: minik8s.v1.Secret.data:type_name -> minik8s.v1.Secret.DataEntry
+	57, // 68: minik8s.v1.Secret.string_data:type_name -> minik8s.v1.Secret.StringDataEntry
+	58, // 69: minik8s.v1.Event.metadata:type_name -> minik8s.v1.ObjectMeta
+	61, // 70: minik8s.v1.Event.involved_object:type_name -> minik8s.v1.ObjectReference
+	46, // 71: minik8s.v1.Event.source:type_name -> minik8s.v1.EventSource
+	60, // 72: minik8s.v1.Event.first_timestamp:type_name -> google.protobuf.Timestamp
+	60, // 73: minik8s.v1.Event.last_timestamp:type_name -> google.protobuf.Timestamp
+	58, // 74: minik8s.v1.Lease.metadata:type_name -> minik8s.v1.ObjectMeta
+	48, // 75: minik8s.v1.Lease.spec:type_name -> minik8s.v1.LeaseSpec
+	60, // 76: minik8s.v1.LeaseSpec.acquire_time:type_name -> google.protobuf.Timestamp
+	60, // 77: minik8s.v1.LeaseSpec.renew_time:type_name -> google.protobuf.Timestamp
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_minik8s_v1_core_proto_init() }
@@ -3993,16 +4084,17 @@ func file_minik8s_v1_core_proto_init() {
 	file_minik8s_v1_core_proto_msgTypes[7].OneofWrappers = []any{}
 	file_minik8s_v1_core_proto_msgTypes[18].OneofWrappers = []any{}
 	file_minik8s_v1_core_proto_msgTypes[22].OneofWrappers = []any{}
-	file_minik8s_v1_core_proto_msgTypes[24].OneofWrappers = []any{}
-	file_minik8s_v1_core_proto_msgTypes[42].OneofWrappers = []any{}
+	file_minik8s_v1_core_proto_msgTypes[23].OneofWrappers = []any{}
+	file_minik8s_v1_core_proto_msgTypes[25].OneofWrappers = []any{}
 	file_minik8s_v1_core_proto_msgTypes[43].OneofWrappers = []any{}
+	file_minik8s_v1_core_proto_msgTypes[44].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_minik8s_v1_core_proto_rawDesc), len(file_minik8s_v1_core_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
