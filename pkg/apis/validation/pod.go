@@ -42,6 +42,7 @@ func ValidatePodSpec(spec *v1.PodSpec, p *Path) ErrorList {
 	}
 	errs = append(errs, validateContainers(spec.Containers, volumes, names, p.Child("containers"))...)
 	errs = append(errs, validateContainers(spec.InitContainers, volumes, names, p.Child("initContainers"))...)
+	errs = append(errs, validateInitContainerProbes(spec.InitContainers, p.Child("initContainers"))...)
 	errs = append(errs, validateHostPorts(spec, p)...)
 	if spec.HostNetwork {
 		errs = append(errs, validateHostNetworkPorts(spec.Containers, p.Child("containers"))...)
@@ -138,6 +139,31 @@ func validateContainers(cs []*v1.Container, volumes map[string]bool, names map[s
 		}
 		if c.StartupProbe != nil && c.StartupProbe.SuccessThreshold != 1 {
 			errs = append(errs, Invalid(ip.Child("startupProbe", "successThreshold"), c.StartupProbe.SuccessThreshold, "must be 1"))
+		}
+	}
+	return errs
+}
+
+// validateInitContainerProbes forbids probes on init containers, as
+// Kubernetes does for init containers that are not sidecars (sidecars, with
+// a restartPolicy of their own, are not supported): they run to completion.
+func validateInitContainerProbes(cs []*v1.Container, p *Path) ErrorList {
+	var errs ErrorList
+	for i, c := range cs {
+		if c == nil {
+			continue
+		}
+		for _, probe := range []struct {
+			name string
+			set  bool
+		}{
+			{"livenessProbe", c.LivenessProbe != nil},
+			{"readinessProbe", c.ReadinessProbe != nil},
+			{"startupProbe", c.StartupProbe != nil},
+		} {
+			if probe.set {
+				errs = append(errs, Forbidden(p.Index(i).Child(probe.name), "may not be set for init containers without restartPolicy=Always"))
+			}
 		}
 	}
 	return errs

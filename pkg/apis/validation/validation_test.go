@@ -154,6 +154,20 @@ func TestPod(t *testing.T) {
 		{"init container clashes with container", func(p *v1.Pod) {
 			p.Spec.InitContainers = []*v1.Container{{Name: "app", Image: "busybox:1", ImagePullPolicy: "IfNotPresent", TerminationMessagePolicy: "File"}}
 		}, []string{`spec.initContainers[0].name: Duplicate value: "app"`}},
+		{"init container probes", func(p *v1.Pod) {
+			p.Spec.InitContainers = []*v1.Container{
+				{Name: "init0", Image: "busybox:1", ImagePullPolicy: "IfNotPresent", TerminationMessagePolicy: "File"},
+				{Name: "init1", Image: "busybox:1", ImagePullPolicy: "IfNotPresent", TerminationMessagePolicy: "File",
+					LivenessProbe:  &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "80"}, SuccessThreshold: 1},
+					ReadinessProbe: &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "80"}, SuccessThreshold: 1},
+					StartupProbe:   &v1.Probe{TcpSocket: &v1.TCPSocketAction{Port: "80"}, SuccessThreshold: 1}},
+			}
+			defaults.Default(p)
+		}, []string{
+			"spec.initContainers[1].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+			"spec.initContainers[1].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+			"spec.initContainers[1].startupProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
+		}},
 		{"pull policy", func(p *v1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "Sometimes" },
 			[]string{`spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"`}},
 		{"pull policy required", func(p *v1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "" },
