@@ -7,6 +7,7 @@ import (
 
 	v1 "minik8s/api/proto/minik8s/v1"
 	"minik8s/pkg/apis/errdefs"
+	"minik8s/pkg/kubelet/podsync"
 	"minik8s/pkg/kubelet/runtime"
 )
 
@@ -60,10 +61,6 @@ func (k *Kubelet) ContainerID(ctx context.Context, namespace, name, uid, contain
 }
 
 func hasContainer(pod *v1.Pod, name string) bool {
-	for _, c := range pod.GetSpec().GetContainers() {
-		if c.GetName() == name {
-			return true
-		}
-	}
-	return false
+	c, _ := podsync.Container(pod, name)
+	return c != nil
 }

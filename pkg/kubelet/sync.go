@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,6 +179,9 @@ func (k *Kubelet) syncPod(ctx context.Context, uid string) (podworkers.Outcome, 
 		}
 	}
 
+	if desired && !res.Removed {
+		k.refreshVolumes(ctx, pod)
+	}
 	if res.Removed {
 		lg.Debug("Pod removed from the runtime", zap.Bool("desired", desired))
 		return k.finish(ctx, uid, pod, desired, st)
@@ -253,7 +257,7 @@ const failureReportDelay = time.Second
 // showsFreshFailure reports whether a container waits with the reason of
 // a failure that just happened.
 func showsFreshFailure(st *v1.PodStatus) bool {
-	for _, cs := range st.GetContainerStatuses() {
+	for _, cs := range slices.Concat(st.GetInitContainerStatuses(), st.GetContainerStatuses()) {
 		switch cs.GetState().GetWaiting().GetReason() {
 		case podsync.ReasonErrImagePull, podsync.ReasonCreateContainerErr, podsync.ReasonRunContainerErr, "CreateContainerConfigError":
 			return true
@@ -369,7 +373,7 @@ func (k *Kubelet) killAll(ctx context.Context, pod *v1.Pod, kills []podsync.Acti
 
 func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Action, ps *podState) error {
 	uid := pod.GetMetadata().GetUid()
-	if err := k.makeVolumes(pod); err != nil {
+	if err := k.makeVolumes(ctx, pod); err != nil {
 		return err
 	}
 	var alloc interface {
@@ -457,12 +461,18 @@ type createdAhead struct {
 
 // createAhead creates, in the prepared sandbox sandboxID, the containers of
 // pod that podsync will start as soon as the sandbox runs: those whose
-// image is present and needs no pull. A container it cannot create is left
-// to podsync, which creates it (and reports why it cannot) as usual.
+// image is present and needs no pull; of a pod with init containers only
+// the first init container, as the others wait for it. A container it
+// cannot create is left to podsync, which creates it (and reports why it
+// cannot) as usual.
 func (k *Kubelet) createAhead(ctx context.Context, pod *v1.Pod, sandboxID string) []createdAhead {
 	images := k.images.present(ctx, k.rt, pod)
 	var out []createdAhead
-	for _, ct := range pod.GetSpec().GetContainers() {
+	first := pod.GetSpec().GetContainers()
+	if inits := pod.GetSpec().GetInitContainers(); len(inits) > 0 {
+		first = inits[:1]
+	}
+	for _, ct := range first {
 		if podsync.Pulls(ct, images[ct.GetImage()]) {
 			continue
 		}
@@ -481,8 +491,13 @@ func (k *Kubelet) createAhead(ctx context.Context, pod *v1.Pod, sandboxID string
 	return out
 }
 
-// makeVolumes creates the pod's emptyDir directories.
-func (k *Kubelet) makeVolumes(pod *v1.Pod) error {
+// makeVolumes sets up the pod's volumes before its sandbox is made: the
+// emptyDir directories and the files of the configMap volumes. A volume
+// that cannot be set up (a ConfigMap missing and not optional, an
+// apiserver that is away) is a FailedMount event and an error: nothing of
+// the pod is created, its containers wait as ContainerCreating, and its
+// worker retries with back-off.
+func (k *Kubelet) makeVolumes(ctx context.Context, pod *v1.Pod) error {
 	for _, v := range pod.GetSpec().GetVolumes() {
 		if v.GetEmptyDir() == nil {
 			continue
@@ -493,7 +508,11 @@ func (k *Kubelet) makeVolumes(pod *v1.Pod) error {
 		}
 		_ = os.Chmod(dir, 0o777)
 	}
-	return nil
+	errs := k.configMapVolumes().setUp(ctx, pod, false)
+	for _, err := range errs {
+		k.event(pod, "Warning", "FailedMount", err.Error())
+	}
+	return errors.Join(errs...)
 }
 
 func (k *Kubelet) releaseIP(uid string) {
@@ -510,12 +529,7 @@ func (k *Kubelet) releaseIP(uid string) {
 // ErrImagePull, CreateContainerError, ...); a runtime that is away is an
 // error.
 func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Action, ps *podState) error {
-	var ct *v1.Container
-	for _, c := range pod.GetSpec().GetContainers() {
-		if c.GetName() == a.Name {
-			ct = c
-		}
-	}
+	ct, _ := podsync.Container(pod, a.Name)
 	if ct == nil {
 		return nil
 	}
@@ -712,7 +726,7 @@ func (c *imageCache) unset(image string) {
 // present answers for every image of pod whether it is on the node.
 func (c *imageCache) present(ctx context.Context, rt runtime.Runtime, pod *v1.Pod) map[string]bool {
 	out := map[string]bool{}
-	for _, ct := range pod.GetSpec().GetContainers() {
+	for _, ct := range slices.Concat(pod.GetSpec().GetInitContainers(), pod.GetSpec().GetContainers()) {
 		img := ct.GetImage()
 		if _, done := out[img]; done {
 			continue

@@ -5,7 +5,8 @@
 // failures in the State and calls Compute again until nothing is left to do.
 //
 // It follows the kubelet's computePodActions and generateAPIPodStatus: a
-// sandbox first, then the containers in spec order; restarts as the restart
+// sandbox first, then the init containers one at a time, each to its
+// successful exit, then the containers in spec order; restarts as the restart
 // policy says, with the crash-loop backoff (10 s doubling to 5 min, reset
 // after 10 min of running); image pull policies with ErrImagePull and
 // ImagePullBackOff; the pod's phase and conditions as getPhase computes them.
@@ -152,6 +153,9 @@ const (
 	ReasonError              = "Error"
 	ReasonOOMKilled          = "OOMKilled"
 	ReasonContainerCannotRun = "ContainerCannotRun"
+	// ReasonPodInitializing: the container waits for the pod's init
+	// containers (also an init container that has not started yet).
+	ReasonPodInitializing = "PodInitializing"
 )
 
 // Pod phases.
@@ -190,6 +194,12 @@ type computation struct {
 	history   map[string][]runtime.ContainerStatus // by name, latest first
 	sandbox   *runtime.SandboxStatus               // the ready sandbox in use, if any
 	plans     map[string]plan                      // by spec container name
+	// initFailed: an init container failed and the restart policy is
+	// Never; the pod is Failed.
+	initFailed bool
+	// noSandboxAgain: the sandbox is gone and, by the restart policy,
+	// is not created again.
+	noSandboxAgain bool
 }
 
 // plan is what happens to one spec container in this sync.
@@ -324,7 +334,10 @@ func (c *computation) sync() {
 
 	// Containers that do not belong: names not in the spec, or running in
 	// another sandbox than the one in use.
-	names := make(map[string]bool, len(spec.GetContainers()))
+	names := make(map[string]bool, len(spec.GetInitContainers())+len(spec.GetContainers()))
+	for _, ct := range spec.GetInitContainers() {
+		names[ct.GetName()] = true
+	}
 	for _, ct := range spec.GetContainers() {
 		names[ct.GetName()] = true
 	}
@@ -345,10 +358,27 @@ func (c *computation) sync() {
 		c.syncWithoutSandbox(latest, policy)
 		return
 	}
-	for _, ct := range spec.GetContainers() {
-		c.plans[ct.GetName()] = c.planContainer(ct, policy)
+	if c.planInit(policy) {
+		for _, ct := range spec.GetContainers() {
+			c.plans[ct.GetName()] = c.planContainer(ct, policy)
+		}
+	} else {
+		for _, ct := range spec.GetContainers() {
+			c.plans[ct.GetName()] = plan{waiting: ReasonPodInitializing}
+		}
 	}
 	c.collectGarbage(names)
+	if c.initFailed {
+		// Kubernetes kills a pod whose init container failed under
+		// restartPolicy Never: nothing of it runs again.
+		for _, s := range c.in.Containers {
+			if s.State == runtime.ContainerRunning && s.SandboxID == c.sandbox.ID && names[s.Name] {
+				c.add(Action{Type: KillContainer, ContainerID: s.ID, Name: s.Name, Grace: grace, Reason: "init container failed; restart policy Never"})
+			}
+		}
+		c.add(Action{Type: StopSandbox, SandboxID: c.sandbox.ID, Grace: grace, Reason: "init container failed; restart policy Never"})
+		return
+	}
 
 	// All containers done: the pod is terminal and its sandbox stops.
 	allDone := len(spec.GetContainers()) > 0
@@ -378,6 +408,7 @@ func (c *computation) syncWithoutSandbox(latest *runtime.SandboxStatus, policy s
 	// Kubernetes does not recreate the sandbox of a pod that must not
 	// restart once its containers have run.
 	if policy == "Never" && latest != nil && ran {
+		c.noSandboxAgain = true
 		return
 	}
 	// Nor when every container has completed as the policy wants.
@@ -401,16 +432,116 @@ func (c *computation) syncWithoutSandbox(latest *runtime.SandboxStatus, policy s
 // planObserved plans every container as what the runtime shows, without
 // starting anything.
 func (c *computation) planObserved() {
-	for _, ct := range c.in.Pod.GetSpec().GetContainers() {
+	spec := c.in.Pod.GetSpec()
+	for _, ct := range slices.Concat(spec.GetInitContainers(), spec.GetContainers()) {
 		h := c.history[ct.GetName()]
 		switch {
 		case len(h) == 0:
-			c.plans[ct.GetName()] = plan{waiting: ReasonContainerCreating}
+			c.plans[ct.GetName()] = plan{waiting: c.defaultWaiting()}
 		case h[0].State == runtime.ContainerExited:
 			c.plans[ct.GetName()] = plan{done: true}
 		default:
 			c.plans[ct.GetName()] = plan{}
 		}
+	}
+}
+
+// defaultWaiting is the reason of a container that has not run: as in
+// Kubernetes, PodInitializing in a pod with init containers.
+func (c *computation) defaultWaiting() string {
+	if len(c.in.Pod.GetSpec().GetInitContainers()) > 0 {
+		return ReasonPodInitializing
+	}
+	return ReasonContainerCreating
+}
+
+// planInit plans the init containers in the sandbox in use and reports
+// whether all of them have succeeded, so that the containers may start.
+// They run one at a time, in spec order, each to a successful exit; only
+// exits in the sandbox in use count (a new sandbox runs them all again,
+// as in Kubernetes). A running container in the sandbox in use means the
+// pod was initialized (Kubernetes' findNextInitContainerToRun), also when
+// the exited init containers are gone.
+func (c *computation) planInit(policy string) bool {
+	spec := c.in.Pod.GetSpec()
+	inits := spec.GetInitContainers()
+	if len(inits) == 0 {
+		return true
+	}
+	for _, ct := range spec.GetContainers() {
+		if h := c.history[ct.GetName()]; len(h) > 0 && h[0].State == runtime.ContainerRunning && h[0].SandboxID == c.sandbox.ID {
+			for _, ic := range inits {
+				c.plans[ic.GetName()] = c.observedInit(ic)
+			}
+			return true
+		}
+	}
+	for i, ct := range inits {
+		p, succeeded := c.planInitContainer(ct, policy)
+		c.plans[ct.GetName()] = p
+		if succeeded {
+			continue
+		}
+		for _, rest := range inits[i+1:] {
+			c.plans[rest.GetName()] = plan{waiting: ReasonPodInitializing}
+		}
+		return false
+	}
+	return true
+}
+
+// observedInit plans an init container of an initialized pod as what the
+// runtime shows.
+func (c *computation) observedInit(ct *v1.Container) plan {
+	h := c.history[ct.GetName()]
+	if len(h) > 0 && h[0].State == runtime.ContainerExited {
+		return plan{done: true}
+	}
+	return plan{waiting: ReasonPodInitializing}
+}
+
+// planInitContainer plans one init container whose predecessors have
+// succeeded and reports whether it has succeeded itself.
+func (c *computation) planInitContainer(ct *v1.Container, policy string) (plan, bool) {
+	name := ct.GetName()
+	h := c.history[name]
+	if len(h) == 0 {
+		return c.start(ct, 0, nil, nil), false
+	}
+	cur := h[0]
+	current := cur.SandboxID == c.sandbox.ID
+	switch cur.State {
+	case runtime.ContainerRunning:
+		if current {
+			delete(c.st.Starts, name)
+		}
+		// One in an old sandbox is killed above; it runs again once it
+		// has stopped.
+		return plan{}, false
+	case runtime.ContainerCreated:
+		if current && cur.Annotations[AnnotationHash] == Hash(ct) {
+			return c.start(ct, cur.Attempt, nil, &cur), false
+		}
+		c.add(Action{Type: RemoveContainer, ContainerID: cur.ID, Name: name, Reason: "container was created but not started"})
+		return c.start(ct, cur.Attempt, nil, nil), false
+	case runtime.ContainerExited:
+		switch {
+		case current && cur.ExitCode == 0:
+			return plan{done: true}, true
+		case current && policy == "Never":
+			c.initFailed = true
+			return plan{done: true}, false
+		case cur.ExitCode == 0:
+			// Succeeded in an old sandbox: the new one runs it again.
+			return c.start(ct, cur.Attempt+1, nil, nil), false
+		}
+		if b, ok := c.st.Crash[name]; ok && !b.expired(cur.FinishedAt) && c.in.Now.Sub(cur.FinishedAt) < b.Delay {
+			c.wakeAt(cur.FinishedAt.Add(b.Delay))
+			return plan{waiting: ReasonCrashLoopBackOff, message: c.crashMessage(name, b.Delay)}, false
+		}
+		return c.start(ct, cur.Attempt+1, &cur, nil), false
+	default:
+		return plan{}, false
 	}
 }
 

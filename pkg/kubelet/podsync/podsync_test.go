@@ -3,6 +3,7 @@ package podsync
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,11 +185,21 @@ func (w *world) running(name string) runtime.ContainerStatus {
 }
 
 // summary is a one-line view of the pod's status: phase, then per
-// container state[reason] restarts=N ready, then the Ready condition.
+// container state[reason] restarts=N ready (init containers first, then
+// "|"), then the Initialized condition of a pod with init containers and
+// the Ready condition.
 func summary(st *v1.PodStatus) string {
 	var b strings.Builder
 	b.WriteString(st.GetPhase())
-	for _, cs := range st.GetContainerStatuses() {
+	statuses := st.GetContainerStatuses()
+	if len(st.GetInitContainerStatuses()) > 0 {
+		statuses = slices.Concat(st.GetInitContainerStatuses(), []*v1.ContainerStatus{{Name: "|"}}, statuses)
+	}
+	for _, cs := range statuses {
+		if cs.GetName() == "|" {
+			b.WriteString(" |")
+			continue
+		}
 		s := cs.GetState()
 		switch {
 		case s.GetWaiting() != nil:
@@ -204,6 +215,11 @@ func summary(st *v1.PodStatus) string {
 		fmt.Fprintf(&b, " restarts=%d", cs.GetRestartCount())
 		if cs.GetReady() {
 			b.WriteString(" ready")
+		}
+	}
+	for _, c := range st.GetConditions() {
+		if c.GetType() == ConditionInitialized && len(st.GetInitContainerStatuses()) > 0 {
+			fmt.Fprintf(&b, " Initialized=%s", c.GetStatus())
 		}
 	}
 	for _, c := range st.GetConditions() {
@@ -873,5 +889,365 @@ func TestStateIsNotShared(t *testing.T) {
 	r := Compute(in)
 	if s2.Pulls["img"].Reported || !r.State.Pulls["img"].Reported {
 		t.Errorf("Reported: input %v, output %v", s2.Pulls["img"].Reported, r.State.Pulls["img"].Reported)
+	}
+}
+
+func initC(name string, args ...string) *v1.Container {
+	return &v1.Container{Name: name, Image: "minik8s/testapp:v1", ImagePullPolicy: "IfNotPresent", Args: args}
+}
+
+// initPod is a pod with the init containers inits and the container app.
+func initPod(policy string, inits ...*v1.Container) *v1.Pod {
+	p := newPod(policy, app("serve"))
+	p.Spec.InitContainers = inits
+	return p
+}
+
+func podCondition(st *v1.PodStatus, typ string) *v1.Condition {
+	for _, c := range st.GetConditions() {
+		if c.GetType() == typ {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestInitContainersRunInOrder: init containers run one at a time, in
+// order, each to its successful exit; the containers wait (PodInitializing)
+// until all have succeeded, and the pod is Pending and not Initialized
+// meanwhile.
+func TestInitContainersRunInOrder(t *testing.T) {
+	w := newWorld(t, initPod("Always", initC("init1", "sleep"), initC("init2", "sleep")))
+	runSteps(t, w, []step{
+		{want: "Pending init1:running restarts=0 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		// Nothing else starts while init1 runs.
+		{after: time.Minute, want: "Pending init1:running restarts=0 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: time.Second, do: func(w *world) { w.exit("init1", 0) }, wantIn: "1m1s StartContainer init2",
+			want: "Pending init1:terminated[Completed/0] restarts=0 ready init2:running restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: time.Second, do: func(w *world) { w.exit("init2", 0) }, wantIn: "1m2s StartContainer app",
+			want: "Running init1:terminated[Completed/0] restarts=0 ready init2:terminated[Completed/0] restarts=0 ready | app:running restarts=0 ready Initialized=True Ready=True"},
+	})
+	want := "0s CreateSandbox,0s StartContainer init1,1m1s StartContainer init2,1m2s StartContainer app"
+	if got := strings.Join(w.log, ","); got != want {
+		t.Errorf("actions %s\nwant %s", got, want)
+	}
+	// The exited init containers stay (their logs remain readable) and a
+	// later sync changes nothing.
+	before := len(w.log)
+	w.now = w.now.Add(time.Hour)
+	w.sync()
+	if len(w.log) != before {
+		t.Errorf("sync of an initialized pod acted: %v", w.log[before:])
+	}
+	if len(w.containers) != 3 {
+		t.Errorf("%d containers kept, want both init containers and the app", len(w.containers))
+	}
+	if c := podCondition(w.pod.GetStatus(), ConditionInitialized); c.GetStatus() != "True" || !c.GetLastTransitionTime().AsTime().Equal(t0.Add(62*time.Second)) {
+		t.Errorf("Initialized %v", c)
+	}
+}
+
+func TestInitContainerStatus(t *testing.T) {
+	w := newWorld(t, initPod("Always", initC("init1", "sleep"), initC("init2", "sleep")))
+	w.sync()
+	st := w.pod.GetStatus()
+	c := podCondition(st, ConditionInitialized)
+	if c.GetStatus() != "False" || c.GetReason() != "ContainersNotInitialized" || c.GetMessage() != "containers with incomplete status: [init1 init2]" {
+		t.Errorf("Initialized %v", c)
+	}
+	ics := st.GetInitContainerStatuses()
+	if len(ics) != 2 || ics[0].GetName() != "init1" || ics[1].GetName() != "init2" {
+		t.Fatalf("init container statuses %v", ics)
+	}
+	if !strings.HasPrefix(ics[0].GetContainerId(), "docker://c") || ics[0].GetImageId() != "sha256:abc" || ics[0].GetImage() != "minik8s/testapp:v1" ||
+		ics[0].GetReady() || !ics[0].GetStarted() {
+		t.Errorf("running init container status %v", ics[0])
+	}
+	if ics[1].GetContainerId() != "" || ics[1].GetStarted() {
+		t.Errorf("waiting init container status %v", ics[1])
+	}
+	w.now = w.now.Add(time.Second)
+	w.exit("init1", 0)
+	w.sync()
+	st = w.pod.GetStatus()
+	if c := podCondition(st, ConditionInitialized); c.GetMessage() != "containers with incomplete status: [init2]" {
+		t.Errorf("Initialized %v", c)
+	}
+	term := st.GetInitContainerStatuses()[0].GetState().GetTerminated()
+	if !term.GetStartedAt().AsTime().Equal(t0) || !term.GetFinishedAt().AsTime().Equal(t0.Add(time.Second)) || term.GetContainerId() == "" {
+		t.Errorf("terminated %v", term)
+	}
+	if !st.GetInitContainerStatuses()[0].GetReady() || st.GetInitContainerStatuses()[0].GetStarted() {
+		t.Errorf("succeeded init container %v: want ready and not started", st.GetInitContainerStatuses()[0])
+	}
+	if app := st.GetContainerStatuses()[0]; app.GetStarted() || app.GetReady() || app.GetState().GetWaiting().GetReason() != ReasonPodInitializing {
+		t.Errorf("app %v", app)
+	}
+	if c := podCondition(st, ConditionReady); c.GetReason() != "ContainersNotReady" || c.GetMessage() != "containers with unready status: [app]" {
+		t.Errorf("Ready %v", c)
+	}
+}
+
+// TestInitContainersThatExitAtOnce: one sync runs them all, then the app.
+func TestInitContainersThatExitAtOnce(t *testing.T) {
+	w := newWorld(t, initPod("Never", initC("init1", "echo", "one"), initC("init2", "echo", "two")))
+	w.exitAtOnce["init1"], w.exitAtOnce["init2"] = 0, 0
+	w.sync()
+	want := "0s CreateSandbox,0s StartContainer init1,0s StartContainer init2,0s StartContainer app"
+	if got := strings.Join(w.log, ","); got != want {
+		t.Errorf("actions %s\nwant %s", got, want)
+	}
+	if got := summary(w.pod.GetStatus()); got != "Running init1:terminated[Completed/0] restarts=0 ready init2:terminated[Completed/0] restarts=0 ready | app:running restarts=0 ready Initialized=True Ready=True" {
+		t.Errorf("summary %q", got)
+	}
+	// The app completes: Succeeded, and Initialized says PodCompleted.
+	w.now = w.now.Add(time.Minute)
+	w.exit("app", 0)
+	w.sync()
+	if got := w.pod.GetStatus().GetPhase(); got != PhaseSucceeded {
+		t.Errorf("phase %s", got)
+	}
+	if c := podCondition(w.pod.GetStatus(), ConditionInitialized); c.GetStatus() != "True" || c.GetReason() != "PodCompleted" {
+		t.Errorf("Initialized %v", c)
+	}
+}
+
+// TestInitContainerFailure: a failed init container restarts with the
+// crash-loop backoff under Always and OnFailure, and fails the pod under
+// Never; the containers never start either way.
+func TestInitContainerFailure(t *testing.T) {
+	crashLoop := []step{
+		// The first failure restarts at once, the next waits 10 s, then 20 s.
+		{want: "Pending init1:waiting[CrashLoopBackOff] last[Error/1] restarts=1 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False",
+			wantIn: "0s StartContainer init1\n0s StartContainer init1"},
+		{after: 9 * time.Second, want: "Pending init1:waiting[CrashLoopBackOff] last[Error/1] restarts=1 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: time.Second, wantIn: "10s StartContainer init1",
+			want: "Pending init1:waiting[CrashLoopBackOff] last[Error/1] restarts=2 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: 19 * time.Second, want: "Pending init1:waiting[CrashLoopBackOff] last[Error/1] restarts=2 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: time.Second, wantIn: "30s StartContainer init1"},
+		// It succeeds at last: init2, then the app run.
+		{after: 40 * time.Second, do: func(w *world) { w.exitAtOnce["init1"] = 0 }, wantIn: "1m10s StartContainer init1\n1m10s StartContainer init2\n1m10s RemoveContainer init1\n1m10s StartContainer app",
+			want: "Running init1:terminated[Completed/0] last[Error/1] restarts=4 ready init2:terminated[Completed/0] restarts=0 ready | app:running restarts=0 ready Initialized=True Ready=True"},
+	}
+	for _, policy := range []string{"Always", "OnFailure"} {
+		t.Run(policy, func(t *testing.T) {
+			w := newWorld(t, initPod(policy, initC("init1", "exit", "1"), initC("init2", "exit", "0")))
+			w.exitAtOnce["init1"], w.exitAtOnce["init2"] = 1, 0
+			runSteps(t, w, crashLoop[:5])
+			if strings.Contains(strings.Join(w.log, ","), "StartContainer init2") || strings.Contains(strings.Join(w.log, ","), "StartContainer app") {
+				t.Fatalf("started past a failing init container: %v", w.log)
+			}
+			cs := w.pod.GetStatus().GetInitContainerStatuses()[0]
+			if msg := cs.GetState().GetWaiting().GetMessage(); msg != "back-off 40s restarting failed container=init1 pod=web_default(uid-1)" {
+				t.Errorf("message %q", msg)
+			}
+			runSteps(t, w, crashLoop[5:])
+			// Old attempts are collected as the containers' are: two kept.
+			var kept int
+			for _, c := range w.containers {
+				if c.Name == "init1" {
+					kept++
+				}
+			}
+			if kept != 2 {
+				t.Errorf("%d attempts of init1 kept, want 2", kept)
+			}
+		})
+	}
+	t.Run("Never", func(t *testing.T) {
+		w := newWorld(t, initPod("Never", initC("init1", "exit", "1"), initC("init2", "exit", "0")))
+		w.exitAtOnce["init1"] = 1
+		runSteps(t, w, []step{{
+			want:   "Failed init1:terminated[Error/1] restarts=0 init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False",
+			wantIn: "0s StartContainer init1\n0s StopSandbox",
+		}})
+		if c := podCondition(w.pod.GetStatus(), ConditionInitialized); c.GetReason() != "ContainersNotInitialized" || c.GetMessage() != "containers with incomplete status: [init1 init2]" {
+			t.Errorf("Initialized %v", c)
+		}
+		if c := podCondition(w.pod.GetStatus(), ConditionReady); c.GetReason() != "PodCompleted" {
+			t.Errorf("Ready %v", c)
+		}
+		// Failed for good: nothing runs again, the init container is kept.
+		before := len(w.log)
+		w.now = w.now.Add(time.Hour)
+		w.sync()
+		if len(w.log) != before {
+			t.Errorf("failed pod acted again: %v", w.log[before:])
+		}
+		if len(w.containers) != 1 || w.containers[0].Name != "init1" {
+			t.Errorf("containers %+v, want only init1", w.containers)
+		}
+	})
+	t.Run("Never, a running init container is killed with the pod", func(t *testing.T) {
+		w := newWorld(t, initPod("Never", initC("init1", "sleep")))
+		w.sync()
+		w.now = w.now.Add(time.Second)
+		w.exit("init1", 2)
+		before := len(w.log)
+		w.sync()
+		if got := strings.Join(w.log[before:], ","); got != "1s StopSandbox" {
+			t.Errorf("actions %s", got)
+		}
+		if got := summary(w.pod.GetStatus()); got != "Failed init1:terminated[Error/2] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False" {
+			t.Errorf("summary %q", got)
+		}
+	})
+}
+
+// TestInitContainersNotRunAgain: what the runtime shows of a sandbox (a
+// kubelet that restarted, or a later sync) counts; init containers that
+// succeeded in the sandbox in use do not run again.
+func TestInitContainersNotRunAgain(t *testing.T) {
+	pod := initPod("Always", initC("init1", "echo", "one"), initC("init2", "echo", "two"))
+	ref := PodRef(pod)
+	exited := func(id, name string, attempt, code int) runtime.ContainerStatus {
+		spec, err := ContainerSpec(pod, name, attempt, "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runtime.ContainerStatus{ID: id, SandboxID: "sb", Pod: ref, Name: name, Attempt: attempt, State: runtime.ContainerExited, ExitCode: code,
+			CreatedAt: t0, StartedAt: t0, FinishedAt: t0.Add(time.Second), Annotations: spec.Annotations}
+	}
+	running := func(id, name string) runtime.ContainerStatus {
+		c := exited(id, name, 0, 0)
+		c.State, c.FinishedAt = runtime.ContainerRunning, time.Time{}
+		return c
+	}
+	tests := []struct {
+		name       string
+		containers []runtime.ContainerStatus
+		want       string
+	}{
+		{name: "both succeeded, app not started: the app starts",
+			containers: []runtime.ContainerStatus{exited("i1", "init1", 0, 0), exited("i2", "init2", 0, 0)},
+			want:       "StartContainer app attempt 0 in sb pull=false: container has not run\n"},
+		{name: "both succeeded, app runs: nothing",
+			containers: []runtime.ContainerStatus{exited("i1", "init1", 0, 0), exited("i2", "init2", 0, 0), running("a", "app")}},
+		{name: "init1 succeeded: init2 starts",
+			containers: []runtime.ContainerStatus{exited("i1", "init1", 0, 0)},
+			want:       "StartContainer init2 attempt 0 in sb pull=false: container has not run\n"},
+		{name: "init1 succeeded after a failure: init2 starts",
+			containers: []runtime.ContainerStatus{exited("i0", "init1", 0, 1), exited("i1", "init1", 1, 0)},
+			want:       "StartContainer init2 attempt 0 in sb pull=false: container has not run\n"},
+		{name: "init2 runs: nothing",
+			containers: []runtime.ContainerStatus{exited("i1", "init1", 0, 0), running("i2", "init2")}},
+		{name: "the exited init containers are gone but the app runs: initialized",
+			containers: []runtime.ContainerStatus{running("a", "app")}},
+		{name: "the app crashed: it restarts, the init containers do not",
+			containers: []runtime.ContainerStatus{exited("i1", "init1", 0, 0), exited("i2", "init2", 0, 0), exited("a", "app", 0, 1)},
+			want:       "StartContainer app attempt 1 in sb pull=false: container exited with 1; restart policy Always\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Compute(Input{
+				Pod:        pod,
+				Sandboxes:  []runtime.SandboxStatus{{ID: "sb", Pod: ref, State: runtime.SandboxReady, CreatedAt: t0}},
+				Containers: tt.containers,
+				Images:     map[string]bool{"minik8s/testapp:v1": true},
+				Now:        t0.Add(time.Hour),
+			})
+			if got := String(r.Actions); got != tt.want {
+				t.Errorf("actions\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInitContainerCreatedAhead: the first init container, created while
+// the sandbox started, is started; no container is created ahead of it.
+func TestInitContainerCreatedAhead(t *testing.T) {
+	pod := initPod("Always", initC("init1", "sleep"))
+	spec, err := ContainerSpec(pod, "init1", 0, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !spec.Init {
+		t.Errorf("ContainerSpec of an init container is not marked Init")
+	}
+	if app, _ := ContainerSpec(pod, "app", 0, "/r"); app.Init {
+		t.Errorf("ContainerSpec of the app is marked Init")
+	}
+	ref := PodRef(pod)
+	r := Compute(Input{
+		Pod:        pod,
+		Sandboxes:  []runtime.SandboxStatus{{ID: "sb", Pod: ref, State: runtime.SandboxReady}},
+		Containers: []runtime.ContainerStatus{{ID: "created", SandboxID: "sb", Pod: ref, Name: "init1", State: runtime.ContainerCreated, Annotations: spec.Annotations}},
+		Images:     map[string]bool{"minik8s/testapp:v1": true},
+		Now:        t0,
+	})
+	if got, want := String(r.Actions), "StartContainer init1 (created) attempt 0 in sb: container was created and not started\n"; got != want {
+		t.Errorf("actions\n%s\nwant\n%s", got, want)
+	}
+	if got := summary(r.Status); got != "Pending init1:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+// TestInitContainersRunAgainInANewSandbox: a new sandbox runs every init
+// container again before the containers, as in Kubernetes.
+func TestInitContainersRunAgainInANewSandbox(t *testing.T) {
+	w := newWorld(t, initPod("Always", initC("init1", "echo", "one"), initC("init2", "echo", "two")))
+	w.exitAtOnce["init1"], w.exitAtOnce["init2"] = 0, 0
+	runSteps(t, w, []step{
+		{want: "Running init1:terminated[Completed/0] restarts=0 ready init2:terminated[Completed/0] restarts=0 ready | app:running restarts=0 ready Initialized=True Ready=True"},
+		{after: time.Minute, do: func(w *world) { w.sandboxes[0].State = runtime.SandboxNotReady },
+			wantIn: "1m0s KillContainer app\n1m0s CreateSandbox\n1m0s StartContainer init1\n1m0s StartContainer init2\n1m0s StartContainer app",
+			want:   "Running init1:terminated[Completed/0] last[Completed/0] restarts=1 ready init2:terminated[Completed/0] last[Completed/0] restarts=1 ready | app:running last[Completed/0] restarts=1 ready Initialized=True Ready=True"},
+	})
+	// While the init containers of the new sandbox run, the old exits do
+	// not count.
+	w2 := newWorld(t, initPod("Always", initC("init1", "echo", "one"), initC("init2", "sleep")))
+	w2.exitAtOnce["init1"] = 0
+	w2.sync()
+	w2.exit("init2", 0)
+	w2.sync()
+	w2.now = w2.now.Add(time.Minute)
+	w2.sandboxes[0].State = runtime.SandboxNotReady
+	w2.sync()
+	if got := summary(w2.pod.GetStatus()); got != "Pending init1:terminated[Completed/0] last[Completed/0] restarts=1 ready init2:running last[Completed/0] restarts=1 | app:waiting[PodInitializing] last[Completed/0] restarts=0 Initialized=False Ready=False" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+// TestInitContainerImagePull: init containers follow the pull policies
+// and show ErrImagePull, then ImagePullBackOff, as containers do.
+func TestInitContainerImagePull(t *testing.T) {
+	ic := initC("init1", "echo", "one")
+	ic.Image = "minik8s/missing:v1"
+	w := newWorld(t, initPod("Always", ic))
+	w.exitAtOnce["init1"] = 0
+	w.pullFails["minik8s/missing:v1"] = "pull image minik8s/missing:v1: image not found"
+	runSteps(t, w, []step{
+		{want: "Pending init1:waiting[ErrImagePull] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False", wantIn: "0s StartContainer init1"},
+		{after: time.Second, want: "Pending init1:waiting[ImagePullBackOff] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"},
+		{after: 9 * time.Second, do: func(w *world) { delete(w.pullFails, "minik8s/missing:v1") }, wantIn: "10s StartContainer init1\n10s StartContainer app",
+			want: "Running init1:terminated[Completed/0] restarts=0 ready | app:running restarts=0 ready Initialized=True Ready=True"},
+	})
+	for _, a := range w.log {
+		if strings.HasSuffix(a, "StartContainer app") && !strings.HasPrefix(a, "10s") {
+			t.Errorf("app started before its init container: %v", w.log)
+		}
+	}
+	// A Never pull policy with a missing image.
+	ic2 := initC("init1", "echo", "one")
+	ic2.Image, ic2.ImagePullPolicy = "minik8s/missing:v1", "Never"
+	w2 := newWorld(t, initPod("Always", ic2))
+	runSteps(t, w2, []step{{want: "Pending init1:waiting[ErrImageNeverPull] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False"}})
+}
+
+// TestNeverPodWithDeadSandboxDuringInit: the sandbox dies while an init
+// container runs; under Never it is not created again, so the pod fails.
+func TestNeverPodWithDeadSandboxDuringInit(t *testing.T) {
+	w := newWorld(t, initPod("Never", initC("init1", "sleep"), initC("init2", "sleep")))
+	w.sync()
+	w.now = w.now.Add(time.Minute)
+	w.sandboxes[0].State = runtime.SandboxNotReady
+	before := len(w.log)
+	w.sync()
+	if got := strings.Join(w.log[before:], ","); got != "1m0s KillContainer init1" {
+		t.Errorf("actions %s, want only the kill", got)
+	}
+	if got := summary(w.pod.GetStatus()); got != "Failed init1:terminated[Completed/0] restarts=0 ready init2:waiting[PodInitializing] restarts=0 | app:waiting[PodInitializing] restarts=0 Initialized=False Ready=False" {
+		t.Errorf("summary %q", got)
 	}
 }

@@ -84,17 +84,76 @@ func EmptyDirPath(rootDir, podUID, volume string) string {
 	return filepath.Join(rootDir, "pods", podUID, "volumes", "empty-dir", volume)
 }
 
-// ContainerSpec is the runtime's spec for attempt of the container named
-// name of pod. rootDir is the kubelet's --root-dir, where emptyDir volumes
-// live. It fails with Invalid on what the runtime cannot run (an unknown or
-// unsupported volume, a bad quantity).
-func ContainerSpec(pod *v1.Pod, name string, attempt int, rootDir string) (runtime.ContainerSpec, error) {
-	var c *v1.Container
-	for _, ct := range pod.GetSpec().GetContainers() {
+// ConfigMapPath is where the kubelet writes the files of a configMap
+// volume of a pod, under its root directory (Kubernetes' layout): removed
+// with the pod.
+func ConfigMapPath(rootDir, podUID, volume string) string {
+	return filepath.Join(rootDir, "pods", podUID, "volumes", "kubernetes.io~configmap", volume)
+}
+
+// Mounts maps the volumeMounts of container c of pod to host paths under
+// rootDir (the kubelet's --root-dir). A configMap volume is always mounted
+// read-only; a subPath mounts one file or directory of the volume (a
+// configMap file mounted so no longer follows updates, as in Kubernetes).
+// It fails with Invalid on a mount of no volume of the pod, a volume type
+// it does not know, or a subPath that leaves the volume.
+func Mounts(pod *v1.Pod, c *v1.Container, rootDir string) ([]runtime.Mount, error) {
+	name := c.GetName()
+	volumes := make(map[string]*v1.Volume)
+	for _, v := range pod.GetSpec().GetVolumes() {
+		volumes[v.GetName()] = v
+	}
+	var out []runtime.Mount
+	for _, m := range c.GetVolumeMounts() {
+		v := volumes[m.GetName()]
+		readOnly := m.GetReadOnly()
+		var host string
+		switch {
+		case v == nil:
+			return nil, errdefs.Invalid("container %s: volume mount %q names no volume of the pod", name, m.GetName())
+		case v.GetEmptyDir() != nil:
+			host = EmptyDirPath(rootDir, pod.GetMetadata().GetUid(), v.GetName())
+		case v.GetHostPath() != nil:
+			host = v.GetHostPath().GetPath()
+		case v.GetConfigMap() != nil:
+			host = ConfigMapPath(rootDir, pod.GetMetadata().GetUid(), v.GetName())
+			readOnly = true
+		default:
+			return nil, errdefs.Invalid("container %s: volume %q: only emptyDir, hostPath and configMap volumes are supported", name, v.GetName())
+		}
+		if sp := m.GetSubPath(); sp != "" {
+			if filepath.IsAbs(sp) || strings.Contains(filepath.Clean(sp), "..") {
+				return nil, errdefs.Invalid("container %s: subPath %q must be a relative path inside the volume", name, sp)
+			}
+			host = filepath.Join(host, sp)
+		}
+		out = append(out, runtime.Mount{HostPath: host, ContainerPath: m.GetMountPath(), ReadOnly: readOnly})
+	}
+	return out, nil
+}
+
+// Container finds the container named name in pod's spec, among the init
+// containers (then isInit is true) and the containers; nil if there is none.
+func Container(pod *v1.Pod, name string) (c *v1.Container, isInit bool) {
+	for _, ct := range pod.GetSpec().GetInitContainers() {
 		if ct.GetName() == name {
-			c = ct
+			return ct, true
 		}
 	}
+	for _, ct := range pod.GetSpec().GetContainers() {
+		if ct.GetName() == name {
+			return ct, false
+		}
+	}
+	return nil, false
+}
+
+// ContainerSpec is the runtime's spec for attempt of the container named
+// name of pod. rootDir is the kubelet's --root-dir, where emptyDir and
+// configMap volumes live. It fails with Invalid on what the runtime cannot run (an unknown or
+// unsupported volume, a bad quantity).
+func ContainerSpec(pod *v1.Pod, name string, attempt int, rootDir string) (runtime.ContainerSpec, error) {
+	c, isInit := Container(pod, name)
 	if c == nil {
 		return runtime.ContainerSpec{}, errdefs.Invalid("pod %s/%s has no container %q", pod.GetMetadata().GetNamespace(), pod.GetMetadata().GetName(), name)
 	}
@@ -107,6 +166,7 @@ func ContainerSpec(pod *v1.Pod, name string, attempt int, rootDir string) (runti
 		Args:        c.GetArgs(),
 		WorkingDir:  c.GetWorkingDir(),
 		Annotations: map[string]string{AnnotationHash: Hash(c)},
+		Init:        isInit,
 	}
 	for _, e := range c.GetEnv() {
 		s.Env = append(s.Env, runtime.EnvVar{Name: e.GetName(), Value: e.GetValue()})
@@ -126,31 +186,11 @@ func ContainerSpec(pod *v1.Pod, name string, attempt int, rootDir string) (runti
 		}
 		s.MemoryBytes = q.Value()
 	}
-	volumes := make(map[string]*v1.Volume)
-	for _, v := range pod.GetSpec().GetVolumes() {
-		volumes[v.GetName()] = v
+	mounts, err := Mounts(pod, c, rootDir)
+	if err != nil {
+		return runtime.ContainerSpec{}, err
 	}
-	for _, m := range c.GetVolumeMounts() {
-		v := volumes[m.GetName()]
-		var host string
-		switch {
-		case v == nil:
-			return runtime.ContainerSpec{}, errdefs.Invalid("container %s: volume mount %q names no volume of the pod", name, m.GetName())
-		case v.GetEmptyDir() != nil:
-			host = EmptyDirPath(rootDir, pod.GetMetadata().GetUid(), v.GetName())
-		case v.GetHostPath() != nil:
-			host = v.GetHostPath().GetPath()
-		default:
-			return runtime.ContainerSpec{}, errdefs.Invalid("container %s: volume %q: only emptyDir and hostPath volumes are supported", name, v.GetName())
-		}
-		if sp := m.GetSubPath(); sp != "" {
-			if filepath.IsAbs(sp) || strings.Contains(filepath.Clean(sp), "..") {
-				return runtime.ContainerSpec{}, errdefs.Invalid("container %s: subPath %q must be a relative path inside the volume", name, sp)
-			}
-			host = filepath.Join(host, sp)
-		}
-		s.Mounts = append(s.Mounts, runtime.Mount{HostPath: host, ContainerPath: m.GetMountPath(), ReadOnly: m.GetReadOnly()})
-	}
+	s.Mounts = mounts
 	return s, nil
 }
 

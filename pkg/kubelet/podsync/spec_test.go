@@ -73,8 +73,12 @@ func TestContainerSpecErrors(t *testing.T) {
 		change func(p *v1.Pod)
 	}{
 		{name: "no such container", change: func(p *v1.Pod) { p.Spec.Containers[0].Name = "other" }},
-		{name: "configMap volume", change: func(p *v1.Pod) {
-			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "cfg", MountPath: "/cfg"})
+		{name: "unsupported volume type", change: func(p *v1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, &v1.Volume{Name: "none"})
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "none", MountPath: "/none"})
+		}},
+		{name: "configMap subPath leaving the volume", change: func(p *v1.Pod) {
+			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "cfg", MountPath: "/cfg", SubPath: "../../../etc/passwd"})
 		}},
 		{name: "unknown volume", change: func(p *v1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "nope", MountPath: "/x"})
@@ -92,6 +96,34 @@ func TestContainerSpecErrors(t *testing.T) {
 				t.Errorf("err = %v, want Invalid", err)
 			}
 		})
+	}
+}
+
+func TestMounts(t *testing.T) {
+	pod := specPod()
+	c := pod.Spec.Containers[0]
+	c.VolumeMounts = []*v1.VolumeMount{
+		{Name: "cfg", MountPath: "/etc/cfg"},
+		{Name: "cfg", MountPath: "/etc/hello.txt", SubPath: "greeting", ReadOnly: false},
+		{Name: "scratch", MountPath: "/tmp/s", SubPath: "a/b"},
+		{Name: "host", MountPath: "/h"},
+	}
+	got, err := Mounts(pod, c, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []runtime.Mount{
+		// A configMap volume is read-only whatever the mount says.
+		{HostPath: "/r/pods/u1/volumes/kubernetes.io~configmap/cfg", ContainerPath: "/etc/cfg", ReadOnly: true},
+		{HostPath: "/r/pods/u1/volumes/kubernetes.io~configmap/cfg/greeting", ContainerPath: "/etc/hello.txt", ReadOnly: true},
+		{HostPath: "/r/pods/u1/volumes/empty-dir/scratch/a/b", ContainerPath: "/tmp/s"},
+		{HostPath: "/srv/data", ContainerPath: "/h"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Mounts\n got  %+v\n want %+v", got, want)
+	}
+	if p := ConfigMapPath("/r", "u1", "cfg"); p != want[0].HostPath {
+		t.Errorf("ConfigMapPath = %q, want %q", p, want[0].HostPath)
 	}
 }
 

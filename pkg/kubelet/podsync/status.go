@@ -51,6 +51,17 @@ func (c *computation) status() *v1.PodStatus {
 		}
 	}
 
+	var incomplete []string
+	for _, ct := range pod.GetSpec().GetInitContainers() {
+		cs := c.containerStatus(ct)
+		// An init container is ready once it has succeeded.
+		t := cs.GetState().GetTerminated()
+		cs.Ready = t != nil && t.GetExitCode() == 0
+		if !cs.Ready {
+			incomplete = append(incomplete, ct.GetName())
+		}
+		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+	}
 	var unready []string
 	for _, ct := range pod.GetSpec().GetContainers() {
 		cs := c.containerStatus(ct)
@@ -60,7 +71,13 @@ func (c *computation) status() *v1.PodStatus {
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
 
-	st.Phase = getPhase(restartPolicy(pod), st.ContainerStatuses)
+	st.Phase = getPhase(restartPolicy(pod), st.InitContainerStatuses, st.ContainerStatuses)
+	if c.noSandboxAgain && !anyStarted(st.ContainerStatuses) {
+		// The sandbox died before any container started (during
+		// initialization) and, by the restart policy, is not created
+		// again: the containers can never run.
+		st.Phase = PhaseFailed
+	}
 	if p := prev.GetPhase(); p == PhaseSucceeded || p == PhaseFailed {
 		st.Phase = p // terminal is forever
 	} else if pod.GetMetadata().GetDeletionTimestamp() != nil && !c.anythingRuns() && st.Phase != PhaseSucceeded && st.Phase != PhaseFailed {
@@ -78,8 +95,15 @@ func (c *computation) status() *v1.PodStatus {
 	case len(unready) > 0:
 		ready = condition{status: "False", reason: "ContainersNotReady", message: fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))}
 	}
+	initialized := condition{status: "True"}
+	switch {
+	case st.Phase == PhaseSucceeded:
+		initialized.reason = "PodCompleted"
+	case len(incomplete) > 0 && !anyStarted(st.ContainerStatuses):
+		initialized = condition{status: "False", reason: "ContainersNotInitialized", message: fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(incomplete, " "))}
+	}
 	st.Conditions = []*v1.Condition{
-		c.condition(ConditionInitialized, condition{status: "True"}),
+		c.condition(ConditionInitialized, initialized),
 		c.condition(ConditionReady, ready),
 		c.condition(ConditionContainersReady, ready),
 		c.condition(ConditionPodScheduled, condition{status: "True"}),
@@ -120,11 +144,14 @@ func (c *computation) containerStatus(ct *v1.Container) *v1.ContainerStatus {
 	h := c.history[name]
 	p := c.plans[name]
 	cs := &v1.ContainerStatus{Name: name, Image: ct.GetImage()}
+	if p.waiting == ReasonContainerCreating {
+		p.waiting = c.defaultWaiting()
+	}
 	started := false
 	if len(h) == 0 {
 		reason := p.waiting
 		if reason == "" {
-			reason = ReasonContainerCreating
+			reason = c.defaultWaiting()
 		}
 		cs.State = &v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reason, Message: p.message}}
 		cs.Started = &started
@@ -197,8 +224,41 @@ func allSucceeded(statuses []*v1.ContainerStatus) bool {
 	return len(statuses) > 0
 }
 
-// getPhase is the kubelet's getPhase for pods without init containers.
-func getPhase(policy string, statuses []*v1.ContainerStatus) string {
+// anyStarted reports whether a container has run (Kubernetes'
+// HasAnyRegularContainerStarted): then the pod was initialized.
+func anyStarted(statuses []*v1.ContainerStatus) bool {
+	for _, cs := range statuses {
+		if cs.GetState().GetRunning() != nil || cs.GetState().GetTerminated() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// getPhase is the kubelet's getPhase (for init containers without their
+// own restart policy).
+func getPhase(policy string, initStatuses, statuses []*v1.ContainerStatus) string {
+	var pendingInit, failedInit int
+	for _, cs := range initStatuses {
+		switch s := cs.GetState(); {
+		case s.GetTerminated() != nil:
+			if s.GetTerminated().GetExitCode() != 0 {
+				failedInit++
+			}
+		case s.GetWaiting() != nil && cs.GetLastState().GetTerminated() != nil:
+			if cs.GetLastState().GetTerminated().GetExitCode() != 0 {
+				failedInit++
+			}
+		default:
+			pendingInit++
+		}
+	}
+	if failedInit > 0 && policy == "Never" {
+		return PhaseFailed
+	}
+	if pendingInit > 0 && !anyStarted(statuses) {
+		return PhasePending
+	}
 	var waiting, running, stopped, succeeded, failed int
 	for _, cs := range statuses {
 		switch s := cs.GetState(); {

@@ -211,6 +211,11 @@ type ContainerSpec struct {
 	// Annotations are kept with the container and returned by its status
 	// (e.g. a hash of the container's spec).
 	Annotations map[string]string
+	// Init marks an init container, which the kubelet runs to completion
+	// before the pod's other containers. Real runtimes run it as any
+	// container; the hollow runtime lets one of an image it does not
+	// simulate exit 0 at once instead of running forever.
+	Init bool
 }
 
 // ContainerState is the state of a container.

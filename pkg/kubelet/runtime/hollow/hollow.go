@@ -9,8 +9,10 @@
 //	exit CODE      exit with CODE
 //	get URL        print "ok hollow <path>", exit 0 (nothing is fetched)
 //
-// Exec runs the same subcommands. An instance costs a few maps and no
-// goroutine at rest, so one process can host hundreds of hollow nodes.
+// Containers of images the simulation does not know run until stopped; as
+// init containers they exit 0 at once. Exec runs the same subcommands. An
+// instance costs a few maps and no goroutine at rest, so one process can
+// host hundreds of hollow nodes.
 package hollow
 
 import (
@@ -97,6 +99,7 @@ type ctr struct {
 	name   string
 	argv   []string
 	known  bool      // the image is one the simulation knows
+	init   bool      // an init container: one of an unknown image exits 0 at once
 	lines  []logLine // output written so far, apart from "log" repetitions
 	repeat string    // "log TEXT": TEXT, printed every second while running
 	exited chan struct{}
@@ -391,6 +394,7 @@ func (h *Hollow) CreateContainer(ctx context.Context, sandboxID string, spec run
 		name:   name,
 		argv:   append(slices.Clone(entry), args...),
 		known:  known,
+		init:   spec.Init,
 		exited: make(chan struct{}),
 	}
 	h.containers[id] = c
@@ -425,6 +429,10 @@ func (h *Hollow) StartContainer(_ context.Context, id string) error {
 	now := h.clock.Now()
 	if !c.known {
 		h.startRunning(c, now)
+		if c.init {
+			// An init container does its work and ends.
+			h.exit(c, 0, now)
+		}
 		return nil
 	}
 	prog, sub := "", []string(nil)

@@ -179,3 +179,53 @@ func TestPullsFollowTheSimulatedRegistry(t *testing.T) {
 		t.Errorf("pulled image not present")
 	}
 }
+
+// TestInitContainers: an init container of an image the simulation does
+// not know exits 0 at once, where an ordinary one runs; one of the test
+// image behaves as its arguments say (exit CODE sets the exit).
+func TestInitContainers(t *testing.T) {
+	ctx := context.Background()
+	h, err := New(Config{NodeName: "n", Images: []string{PauseImage, TestappImage, "busybox:1.36"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := runtime.PodRef{UID: "u", Name: "p", Namespace: "default"}
+	sb, err := h.CreateSandbox(ctx, runtime.SandboxSpec{Pod: pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		spec      runtime.ContainerSpec
+		wantState runtime.ContainerState
+		wantCode  int
+	}{
+		{name: "init of an unknown image", spec: runtime.ContainerSpec{Name: "init-busybox", Image: "busybox:1.36", Init: true, Command: []string{"sh", "-c", "true"}},
+			wantState: runtime.ContainerExited, wantCode: 0},
+		{name: "ordinary of an unknown image", spec: runtime.ContainerSpec{Name: "busybox", Image: "busybox:1.36"},
+			wantState: runtime.ContainerRunning},
+		{name: "init of the test image, exit 3", spec: runtime.ContainerSpec{Name: "init-exit", Image: TestappImage, Init: true, Args: []string{"exit", "3"}},
+			wantState: runtime.ContainerExited, wantCode: 3},
+		{name: "init of the test image, sleep", spec: runtime.ContainerSpec{Name: "init-sleep", Image: TestappImage, Init: true, Args: []string{"sleep"}},
+			wantState: runtime.ContainerRunning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spec.Pod = pod
+			id, err := h.CreateContainer(ctx, sb, tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.StartContainer(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			st, err := h.ContainerStatus(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.State != tt.wantState || st.ExitCode != tt.wantCode {
+				t.Errorf("state %s exit %d, want %s exit %d", st.State, st.ExitCode, tt.wantState, tt.wantCode)
+			}
+		})
+	}
+}
