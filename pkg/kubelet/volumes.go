@@ -65,11 +65,22 @@ type configMapSource struct {
 	Optional    bool
 }
 
-// configMapSourceOf is the configMapSource of the API's volume source. The
-// API carries the name and optional; items and defaultMode map here once
-// it carries them too.
+// configMapSourceOf is the configMapSource of the API's volume source.
 func configMapSourceOf(s *v1.ConfigMapVolumeSource) configMapSource {
-	return configMapSource{Name: s.GetName(), Optional: s.GetOptional()}
+	src := configMapSource{Name: s.GetName(), Optional: s.GetOptional()}
+	if s.DefaultMode != nil {
+		m := fs.FileMode(s.GetDefaultMode()) & fs.ModePerm
+		src.DefaultMode = &m
+	}
+	for _, it := range s.GetItems() {
+		kp := keyToPath{Key: it.GetKey(), Path: it.GetPath()}
+		if it.Mode != nil {
+			m := fs.FileMode(it.GetMode()) & fs.ModePerm
+			kp.Mode = &m
+		}
+		src.Items = append(src.Items, kp)
+	}
+	return src
 }
 
 // fileProjection is a file of a volume: its content and mode.

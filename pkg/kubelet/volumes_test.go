@@ -334,6 +334,19 @@ func TestConfigMapSourceOf(t *testing.T) {
 	if want := (configMapSource{Name: "app", Optional: true}); !reflect.DeepEqual(got, want) {
 		t.Errorf("configMapSourceOf = %+v, want %+v", got, want)
 	}
+	def, one := int32(0o440), int32(0o600)
+	got = configMapSourceOf(&v1.ConfigMapVolumeSource{Name: "app", DefaultMode: &def, Items: []*v1.KeyToPath{
+		{Key: "a", Path: "conf/a.ini", Mode: &one},
+		{Key: "b", Path: "b.txt"},
+	}})
+	defMode, oneMode := fs.FileMode(0o440), fs.FileMode(0o600)
+	want := configMapSource{Name: "app", DefaultMode: &defMode, Items: []keyToPath{
+		{Key: "a", Path: "conf/a.ini", Mode: &oneMode},
+		{Key: "b", Path: "b.txt"},
+	}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("configMapSourceOf with items = %+v, want %+v", got, want)
+	}
 }
 
 // fakeConfigMaps is a configMapReader over a map of namespace/name.

@@ -49,12 +49,19 @@ func configMap(name string, data map[string]string) *v1.ConfigMap {
 }
 
 // mountConfigMap gives pod p a configMap volume "cfg" of the ConfigMap cm,
-// mounted at /etc/cfg, and its key greeting alone at /etc/hello.txt.
+// mounted at /etc/cfg, and its key greeting alone at /etc/hello.txt; and
+// a volume "items" of the same ConfigMap that projects only the key
+// greeting, to conf/hello.txt, mounted at /etc/items.
 func mountConfigMap(p *v1.Pod, cm string) *v1.Pod {
-	p.Spec.Volumes = []*v1.Volume{{Name: "cfg", ConfigMap: &v1.ConfigMapVolumeSource{Name: cm}}}
+	mode := int32(0o400)
+	p.Spec.Volumes = []*v1.Volume{
+		{Name: "cfg", ConfigMap: &v1.ConfigMapVolumeSource{Name: cm}},
+		{Name: "items", ConfigMap: &v1.ConfigMapVolumeSource{Name: cm, Items: []*v1.KeyToPath{{Key: "greeting", Path: "conf/hello.txt", Mode: &mode}}}},
+	}
 	p.Spec.Containers[0].VolumeMounts = []*v1.VolumeMount{
 		{Name: "cfg", MountPath: "/etc/cfg"},
 		{Name: "cfg", MountPath: "/etc/hello.txt", SubPath: "greeting"},
+		{Name: "items", MountPath: "/etc/items"},
 	}
 	return p
 }
@@ -83,6 +90,10 @@ func TestConfigMapVolumeOnDocker(t *testing.T) {
 	wantFile(t, cp, 30*time.Second, "cfg", "/etc/cfg/greeting", "hello")
 	wantFile(t, cp, 30*time.Second, "cfg", "/etc/cfg/other", "second key")
 	wantFile(t, cp, 30*time.Second, "cfg", "/etc/hello.txt", "hello")
+	wantFile(t, cp, 30*time.Second, "cfg", "/etc/items/conf/hello.txt", "hello")
+	if out, err := catIn(t, cp, "cfg", "/etc/items/other"); err == nil {
+		t.Errorf("a key outside the volume's items is a file: %q", out)
+	}
 	app := strings.TrimPrefix(p.GetStatus().GetContainerStatuses()[0].GetContainerId(), "docker://")
 	mounts := framework.Docker(t, "inspect", "--format", `{{range .Mounts}}{{.Destination}} rw={{.RW}};{{end}}`, app)
 	for _, want := range []string{"/etc/cfg rw=false;", "/etc/hello.txt rw=false;"} {
@@ -103,6 +114,7 @@ func TestConfigMapVolumeOnDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFile(t, cp, 2*time.Minute, "cfg", "/etc/cfg/greeting", "bonjour")
+	wantFile(t, cp, 2*time.Minute, "cfg", "/etc/items/conf/hello.txt", "bonjour")
 	if out, err := catIn(t, cp, "cfg", "/etc/cfg/other"); err == nil {
 		t.Errorf("the removed key is still a file: %q", out)
 	}

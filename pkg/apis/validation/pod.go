@@ -378,12 +378,51 @@ func validateVolumeSource(v *v1.Volume, p *Path) ErrorList {
 					errs = append(errs, Invalid(p.Child("configMap", "name"), v.ConfigMap.Name, msg))
 				}
 			}
+			errs = append(errs, validateConfigMapVolume(v.ConfigMap, p.Child("configMap"))...)
 		}
 	}
 	if n == 0 {
 		errs = append(errs, Required(p, "must specify a volume type"))
 	}
 	return errs
+}
+
+// validateConfigMapVolume checks the items and modes of a configMap
+// volume as Kubernetes does.
+func validateConfigMapVolume(cm *v1.ConfigMapVolumeSource, p *Path) ErrorList {
+	var errs ErrorList
+	if cm.DefaultMode != nil {
+		errs = append(errs, validateFileMode(cm.GetDefaultMode(), p.Child("defaultMode"))...)
+	}
+	for i, it := range cm.Items {
+		ip := p.Child("items").Index(i)
+		if it.GetKey() == "" {
+			errs = append(errs, Required(ip.Child("key"), ""))
+		} else {
+			for _, msg := range IsConfigMapKey(it.GetKey()) {
+				errs = append(errs, Invalid(ip.Child("key"), it.GetKey(), msg))
+			}
+		}
+		if it.GetPath() == "" {
+			errs = append(errs, Required(ip.Child("path"), ""))
+		} else {
+			errs = append(errs, validateLocalDescendingPath(it.GetPath(), ip.Child("path"))...)
+			if strings.HasPrefix(it.GetPath(), "..") {
+				errs = append(errs, Invalid(ip.Child("path"), it.GetPath(), "must not start with '..'"))
+			}
+		}
+		if it.Mode != nil {
+			errs = append(errs, validateFileMode(it.GetMode(), ip.Child("mode"))...)
+		}
+	}
+	return errs
+}
+
+func validateFileMode(mode int32, p *Path) ErrorList {
+	if mode < 0 || mode > 0o777 {
+		return ErrorList{Invalid(p, mode, "must be a number between 0 and 0777 (octal), both inclusive")}
+	}
+	return nil
 }
 
 func validateEnumAllowEmpty(v string, valid []string, p *Path) ErrorList {

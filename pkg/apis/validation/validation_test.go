@@ -284,6 +284,27 @@ func TestPod(t *testing.T) {
 		{"config map volume", func(p *v1.Pod) {
 			p.Spec.Volumes = append(p.Spec.Volumes, &v1.Volume{Name: "cfg", ConfigMap: &v1.ConfigMapVolumeSource{}})
 		}, []string{"spec.volumes[1].configMap.name: Required value"}},
+		{"config map items and modes", func(p *v1.Pod) {
+			bad, good := int32(0o1000), int32(0o400)
+			p.Spec.Volumes = append(p.Spec.Volumes, &v1.Volume{Name: "cfg", ConfigMap: &v1.ConfigMapVolumeSource{
+				Name: "cfg", DefaultMode: &bad,
+				Items: []*v1.KeyToPath{
+					{Key: "ok", Path: "conf/app.ini", Mode: &good},
+					{Key: "", Path: "/abs"},
+					{Key: "a b", Path: "../up", Mode: &bad},
+					{Key: "k", Path: "..x"},
+				},
+			}})
+		}, []string{
+			"spec.volumes[1].configMap.defaultMode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive",
+			"spec.volumes[1].configMap.items[1].key: Required value",
+			`spec.volumes[1].configMap.items[1].path: Invalid value: "/abs": must be a relative path`,
+			`spec.volumes[1].configMap.items[2].key: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+			`spec.volumes[1].configMap.items[2].path: Invalid value: "../up": must not contain '..'`,
+			`spec.volumes[1].configMap.items[2].path: Invalid value: "../up": must not start with '..'`,
+			"spec.volumes[1].configMap.items[2].mode: Invalid value: 512: must be a number between 0 and 0777 (octal), both inclusive",
+			`spec.volumes[1].configMap.items[3].path: Invalid value: "..x": must not start with '..'`,
+		}},
 
 		{"probe without handler", func(p *v1.Pod) { p.Spec.Containers[0].LivenessProbe.HttpGet = nil },
 			[]string{"spec.containers[0].livenessProbe: Required value: must specify a handler type"}},
