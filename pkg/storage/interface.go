@@ -62,6 +62,32 @@ type Watcher interface {
 	Stop()
 }
 
+// PageOptions select one page of a paged list.
+type PageOptions struct {
+	// Limit is the most objects the page holds (> 0).
+	Limit int64
+	// Continue is the previous page's token; "" asks for the first page.
+	Continue string
+	// Revision is the revision to read the first page at exactly (0: the
+	// current one, a consistent read), as Kubernetes reads a list with a
+	// limit and a resourceVersion. Not allowed with Continue.
+	Revision int64
+}
+
+// Page is one page of a paged list.
+type Page struct {
+	// Items are the page's objects, each with its resourceVersion.
+	Items []apis.Object
+	// Revision is the revision every page of the list is read at.
+	Revision int64
+	// Continue is the token of the next page; "" on the last page.
+	Continue string
+	// RemainingItemCount is how many objects the later pages hold; set
+	// only with a Continue and without a filter (the store counts keys,
+	// not matches), as Kubernetes' remainingItemCount.
+	RemainingItemCount *int64
+}
+
 // UpdateFunc receives a private copy of the current object and returns the
 // object to write, or an error to abort (returned as is).
 type UpdateFunc func(current apis.Object) (apis.Object, error)
@@ -91,6 +117,15 @@ type Interface interface {
 	// errdefs.ClassTimeout ("too large resource version"). Objects served
 	// by a watch cache are shared with it: read-only, clone before changing.
 	List(ctx context.Context, prefix string, minRevision int64, newObj func() apis.Object, filter func(apis.Object) bool) ([]apis.Object, int64, error)
+	// ListPage returns one page of the objects under prefix that filter
+	// (may be nil) accepts, in key order: at most opts.Limit of them and a
+	// continue token for the rest. Every page of a list is read at the
+	// revision of the first, so the pages together are one consistent
+	// snapshot (Kubernetes' paged list). A token whose revision was
+	// compacted fails with errdefs.Expired; a malformed one, or a token
+	// together with a Revision, with errdefs.Invalid. Always served by the
+	// store itself (a watch cache passes it through).
+	ListPage(ctx context.Context, prefix string, opts PageOptions, newObj func() apis.Object, filter func(apis.Object) bool) (*Page, error)
 	// Watch delivers every change under prefix strictly after revision, in
 	// order, each once, filtered by filter (may be nil): an object that
 	// starts matching arrives as Added, one that stops matching as Deleted

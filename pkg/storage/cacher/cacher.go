@@ -2,7 +2,8 @@
 // on one watch of the underlying store, holding the current objects and a
 // ring of recent events. It serves Lists from memory at a requested
 // freshness and any number of Watches from a recent resourceVersion, so a
-// thousand watchers cost etcd nothing. Writes and Gets pass through.
+// thousand watchers cost etcd nothing. Writes, Gets and paged Lists (a
+// limit and a continue token) pass through.
 //
 // A watcher that cannot keep up is ended with errdefs.Expired (its client
 // relists), never allowed to hold up the cache or the writers.
@@ -688,6 +689,15 @@ func (c *Cacher) List(ctx context.Context, prefix string, minRevision int64, new
 		out[i] = events[i].Object
 	}
 	return out, rev, nil
+}
+
+// ListPage passes through to the store: a page is read at the revision of
+// the list's first page, which the cache does not keep.
+func (c *Cacher) ListPage(ctx context.Context, prefix string, opts storage.PageOptions, newObj func() apis.Object, filter func(apis.Object) bool) (*storage.Page, error) {
+	if err := c.checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	return c.store.ListPage(ctx, prefix, opts, newObj, filter)
 }
 
 // ListEvents is List returning each object with its key, revision and

@@ -152,6 +152,11 @@ func (g *Group) List(ctx context.Context, prefix string, minRevision int64, newO
 	return g.store.List(ctx, prefix, minRevision, newObj, filter)
 }
 
+// ListPage passes through to the store (see Cacher.ListPage).
+func (g *Group) ListPage(ctx context.Context, prefix string, opts storage.PageOptions, newObj func() apis.Object, filter func(apis.Object) bool) (*storage.Page, error) {
+	return g.store.ListPage(ctx, prefix, opts, newObj, filter)
+}
+
 // ListEvents is Cacher.ListEvents of the resource's cache; a resource
 // without a cache is listed from the store and encoded here.
 func (g *Group) ListEvents(ctx context.Context, prefix string, minRevision int64, filter func(apis.Object) bool) ([]storage.Event, int64, error) {

@@ -1,7 +1,8 @@
 // Package storagetest is the contract suite every storage.Interface
 // implementation passes (the etcd store and the watch cache): Run it from
-// the implementation's tests with a constructor of fresh stores. It also
-// holds the small helpers those tests share. Not for production code.
+// the implementation's tests with a constructor of fresh stores, which
+// also implement Compactor. It also holds the small helpers those tests
+// share. Not for production code.
 package storagetest
 
 import (
@@ -39,6 +40,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdateWithoutChangeKeepsResourceVersion", testNoOpUpdate},
 		{"TooLargeObject", testTooLarge},
 		{"ListPrefixFilterRevision", testList},
+		{"ListPagesAllOnce", testListPages},
+		{"ListPagesFilterWhilePaging", testListPagesFiltered},
+		{"ListPagesConsistentSnapshot", testListPagesSnapshot},
+		{"ListPageAtRevision", testListPageAtRevision},
+		{"ListPageCompactedContinueIsExpired", testListPageCompacted},
+		{"ListPageBadRequestsAreInvalid", testListPageBadRequests},
 		{"WatchFromNow", testWatchFromNow},
 		{"WatchResumesWithoutGapsOrDuplicates", testWatchResume},
 		{"WatchFilterTransitions", testWatchFilter},
