@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"math"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
@@ -103,7 +104,9 @@ func (a *apiService) Get(ctx context.Context, req *v1.GetRequest) (*v1.GetRespon
 }
 
 // List returns the matching objects from the watch cache with the
-// version to watch from.
+// version to watch from. With a limit or a continue token the list is
+// paged, as in Kubernetes: read from etcd at the revision of the first
+// page, each answer carrying the token of the next.
 func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListResponse, error) {
 	c := callFrom(ctx)
 	k, err := kindOf(c)
@@ -122,18 +125,43 @@ func (a *apiService) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRes
 	if req.GetLimit() < 0 {
 		return nil, errdefs.Invalid("limit: Invalid value: %d: must be non-negative", req.GetLimit())
 	}
-	items, rev, err := a.reg.ListEncoded(ctx, k, registry.ListOptions{Namespace: req.GetNamespace(), Filter: c.sel.filter(), ResourceVersion: rv})
+	opts := registry.ListOptions{Namespace: req.GetNamespace(), Filter: c.sel.filter(), ResourceVersion: rv}
+	if req.GetLimit() > 0 || req.GetContinue() != "" {
+		return a.listPage(ctx, k, opts, req.GetLimit(), req.GetContinue())
+	}
+	items, rev, err := a.reg.ListEncoded(ctx, k, opts)
 	if err != nil {
 		return nil, err
-	}
-	if n := req.GetLimit(); n > 0 && int64(len(items)) > n {
-		items = items[:n]
 	}
 	resp := &v1.ListResponse{Items: make([]*anypb.Any, len(items)), ResourceVersion: strconv.FormatInt(rev, 10)}
 	wire := make([]anypb.Any, len(items))
 	for i := range items {
 		wire[i].TypeUrl, wire[i].Value = k.TypeURL, items[i].Value
 		resp.Items[i] = &wire[i]
+	}
+	return resp, nil
+}
+
+// listPage answers a paged list. A continue token without a limit reads
+// the rest of the list, as Kubernetes does.
+func (a *apiService) listPage(ctx context.Context, k *registry.Kind, opts registry.ListOptions, limit int64, continueToken string) (*v1.ListResponse, error) {
+	if limit == 0 {
+		limit = math.MaxInt64
+	}
+	page, err := a.reg.ListPage(ctx, k, opts, limit, continueToken)
+	if err != nil {
+		return nil, err
+	}
+	resp := &v1.ListResponse{
+		Items:              make([]*anypb.Any, len(page.Items)),
+		ResourceVersion:    strconv.FormatInt(page.Revision, 10),
+		Continue:           page.Continue,
+		RemainingItemCount: page.RemainingItemCount,
+	}
+	for i, obj := range page.Items {
+		if resp.Items[i], err = encode(k, obj); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }

@@ -391,6 +391,18 @@ func (r *Registry) List(ctx context.Context, k *Kind, opts ListOptions) ([]apis.
 	return r.store.List(ctx, prefix, opts.ResourceVersion, k.Resource.New, opts.Filter)
 }
 
+// ListPage returns one page of at most limit matching objects after the
+// page continueToken ends ("": the first page), all pages read at one
+// revision (storage.Interface.ListPage). opts.ResourceVersion, when set,
+// is the revision the first page is read at exactly.
+func (r *Registry) ListPage(ctx context.Context, k *Kind, opts ListOptions, limit int64, continueToken string) (*storage.Page, error) {
+	prefix, err := r.prefix(k, opts.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.ListPage(ctx, prefix, storage.PageOptions{Limit: limit, Continue: continueToken, Revision: opts.ResourceVersion}, k.Resource.New, opts.Filter)
+}
+
 // eventLister is a store that can list objects with their encodings (the
 // watch caches), so a list goes on the wire without encoding anything.
 type eventLister interface {
