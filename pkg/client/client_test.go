@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -545,5 +546,56 @@ func BenchmarkCreateGet(b *testing.B) {
 		if _, err := cs.Pods().Get(ctx, "default", name); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestListPages(t *testing.T) {
+	fakeapi.NoLeaks(t)
+	env := fakeapi.Start(t)
+	cs := newClient(t, env, nil)
+	ctx := ctxT(t)
+	pods := cs.Pods()
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := pods.Create(ctx, pod(name, map[string]string{"app": name})); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// List with a limit keeps its signature and answers one page.
+	items, rv, err := pods.List(ctx, client.ListOptions{Namespace: "default", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 || rv == "" {
+		t.Fatalf("List with a limit = %d items at %q, want 2", len(items), rv)
+	}
+
+	opts := client.ListOptions{Namespace: "default", Limit: 2}
+	var names []string
+	var remaining []int64
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("more than 10 pages")
+		}
+		p, err := pods.ListPage(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			names = append(names, it.GetMetadata().GetName())
+		}
+		if p.RemainingItemCount != nil {
+			remaining = append(remaining, *p.RemainingItemCount)
+		}
+		if p.Continue == "" {
+			break
+		}
+		opts.Continue = p.Continue
+	}
+	if got, want := strings.Join(names, ","), "a,b,c,d,e"; got != want {
+		t.Fatalf("pages hold %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(remaining), "[3 1]"; got != want {
+		t.Fatalf("remainingItemCount per page %s, want %s", got, want)
 	}
 }

@@ -27,8 +27,14 @@ type ListOptions struct {
 	// the changes strictly after it (empty: the current state as Added
 	// events first).
 	ResourceVersion string
-	// Limit caps the number of items of a List (0: no limit).
+	// Limit caps the number of items of a List (0: no limit). A List with
+	// a limit is a page: ListPage returns the token of the next one.
 	Limit int64
+	// Continue is the token of the previous page (ListPage's Continue):
+	// the List returns the next page, read at the revision of the first.
+	// ResourceVersion must be empty (or "0") with it. A token too old to
+	// serve fails with an errdefs.Expired error: list again from the start.
+	Continue string
 	// AllowBookmarks asks a Watch for Bookmark events, which only advance
 	// the resourceVersion.
 	AllowBookmarks bool
@@ -139,8 +145,43 @@ func (r *Resource[T]) Get(ctx context.Context, namespace, name string) (T, error
 }
 
 // List returns the matching objects and the resourceVersion to start a
-// Watch from to see every later change.
+// Watch from to see every later change. With a Limit it returns one page
+// only: use ListPage to learn whether more follow.
 func (r *Resource[T]) List(ctx context.Context, opts ListOptions) ([]T, string, error) {
+	p, err := r.ListPage(ctx, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.Items, p.ResourceVersion, nil
+}
+
+// Page is one answer of a List with a Limit.
+type Page[T apis.Object] struct {
+	Items []T
+	// ResourceVersion is the version every page of the list is read at;
+	// a Watch from it sees every later change.
+	ResourceVersion string
+	// Continue is the token of the next page (ListOptions.Continue);
+	// empty on the last page.
+	Continue string
+	// RemainingItemCount is how many objects the later pages hold, when
+	// the server knows (lists without selectors).
+	RemainingItemCount *int64
+}
+
+// ListPage lists as List does and also returns the continue token of the
+// next page. Paging through a list:
+//
+//	opts.Limit = 500
+//	for {
+//		p, err := pods.ListPage(ctx, opts)
+//		...
+//		if p.Continue == "" {
+//			break
+//		}
+//		opts.Continue, opts.ResourceVersion = p.Continue, ""
+//	}
+func (r *Resource[T]) ListPage(ctx context.Context, opts ListOptions) (*Page[T], error) {
 	resp, err := r.api.List(ctx, &v1.ListRequest{
 		Resource:        r.res.Name,
 		Namespace:       opts.Namespace,
@@ -148,19 +189,25 @@ func (r *Resource[T]) List(ctx context.Context, opts ListOptions) ([]T, string, 
 		FieldSelector:   opts.FieldSelector,
 		ResourceVersion: opts.ResourceVersion,
 		Limit:           opts.Limit,
+		Continue:        opts.Continue,
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	items := make([]T, 0, len(resp.GetItems()))
 	for _, a := range resp.GetItems() {
 		obj, err := r.decode(a)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		items = append(items, obj)
 	}
-	return items, resp.GetResourceVersion(), nil
+	return &Page[T]{
+		Items:              items,
+		ResourceVersion:    resp.GetResourceVersion(),
+		Continue:           resp.GetContinue(),
+		RemainingItemCount: resp.RemainingItemCount,
+	}, nil
 }
 
 // Update replaces metadata and spec of obj (status is ignored). A non-empty

@@ -461,8 +461,14 @@ func (s *Server) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRespons
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// The continue token of this fake is the last key of the previous
+	// page (the real server's is opaque; this one keeps no history).
 	out := &v1.ListResponse{ResourceVersion: strconv.FormatInt(s.rv, 10)}
-	for _, k := range keys {
+	selected := req.GetLabelSelector() != "" || req.GetFieldSelector() != ""
+	for i, k := range keys {
+		if req.GetContinue() != "" && k <= req.GetContinue() {
+			continue
+		}
 		obj := b[k]
 		if req.GetNamespace() != "" && obj.GetMetadata().GetNamespace() != req.GetNamespace() {
 			continue
@@ -476,6 +482,18 @@ func (s *Server) List(ctx context.Context, req *v1.ListRequest) (*v1.ListRespons
 		}
 		out.Items = append(out.Items, mustAny(obj))
 		if req.GetLimit() > 0 && int64(len(out.Items)) >= req.GetLimit() {
+			var later int64
+			for _, lk := range keys[i+1:] {
+				if req.GetNamespace() == "" || b[lk].GetMetadata().GetNamespace() == req.GetNamespace() {
+					later++
+				}
+			}
+			if later > 0 {
+				out.Continue = k
+				if !selected {
+					out.RemainingItemCount = &later
+				}
+			}
 			break
 		}
 	}
