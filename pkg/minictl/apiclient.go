@@ -52,16 +52,18 @@ func (a *apiClient) Get(ctx context.Context, res *apis.Resource, namespace, name
 }
 
 func (a *apiClient) List(ctx context.Context, res *apis.Resource, namespace string, opts ListOptions) (*ObjectList, error) {
-	items, rv, err := a.cs.ForResource(res).List(ctx, client.ListOptions{
+	p, err := a.cs.ForResource(res).ListPage(ctx, client.ListOptions{
 		Namespace:       namespace,
 		LabelSelector:   opts.LabelSelector,
 		FieldSelector:   opts.FieldSelector,
 		ResourceVersion: opts.ResourceVersion,
+		Limit:           opts.Limit,
+		Continue:        opts.Continue,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ObjectList{Items: items, ResourceVersion: rv}, nil
+	return &ObjectList{Items: p.Items, ResourceVersion: p.ResourceVersion, Continue: p.Continue}, nil
 }
 
 func (a *apiClient) Update(ctx context.Context, res *apis.Resource, obj apis.Object) (apis.Object, error) {

@@ -30,6 +30,10 @@ type ListOptions struct {
 	LabelSelector   string
 	FieldSelector   string
 	ResourceVersion string
+	// Limit makes the List answer one page of at most Limit objects (0:
+	// all of them); Continue is the previous page's token.
+	Limit    int64
+	Continue string
 }
 
 // ObjectList is the result of a List.
@@ -37,6 +41,8 @@ type ObjectList struct {
 	Items []apis.Object
 	// ResourceVersion is the version to start a watch from.
 	ResourceVersion string
+	// Continue is the token of the next page; empty when this is the last.
+	Continue string
 }
 
 // DeleteOptions shape a delete.

@@ -118,19 +118,31 @@ func (c *fakeClient) Get(_ context.Context, res *apis.Resource, ns, name string)
 func (c *fakeClient) List(_ context.Context, res *apis.Resource, ns string, opts ListOptions) (*ObjectList, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.record("list %s %s l=%s f=%s", res.Name, ns, opts.LabelSelector, opts.FieldSelector)
+	call := fmt.Sprintf("list %s %s l=%s f=%s", res.Name, ns, opts.LabelSelector, opts.FieldSelector)
+	if opts.Limit > 0 {
+		call += fmt.Sprintf(" limit=%d", opts.Limit)
+	}
+	if opts.Continue != "" {
+		call += " continue=" + opts.Continue
+	}
+	c.record("%s", call)
 	match, err := selectorFunc(res, ns, opts)
 	if err != nil {
 		return nil, err
 	}
 	var keys []string
 	for k, o := range c.objs {
-		if strings.HasPrefix(k, res.Name+"/") && match(o) {
+		// The fake's continue token is the last key of the previous page.
+		if strings.HasPrefix(k, res.Name+"/") && match(o) && (opts.Continue == "" || k > opts.Continue) {
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
 	list := &ObjectList{ResourceVersion: strconv.Itoa(c.rev)}
+	if opts.Limit > 0 && int64(len(keys)) > opts.Limit {
+		keys = keys[:opts.Limit]
+		list.Continue = keys[len(keys)-1]
+	}
 	for _, k := range keys {
 		list.Items = append(list.Items, proto.Clone(c.objs[k]).(apis.Object))
 	}

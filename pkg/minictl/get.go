@@ -25,6 +25,7 @@ type getOptions struct {
 	noHeaders         bool
 	showLabels        bool
 	ignoreNotFound    bool
+	chunkSize         int64
 	files             fileFlags
 }
 
@@ -62,6 +63,7 @@ func newGetCommand(f *Factory) *cobra.Command {
 	fl.BoolVar(&o.noHeaders, "no-headers", false, "When using the default or custom-column output format, don't print headers (default print headers).")
 	fl.BoolVar(&o.showLabels, "show-labels", false, "When printing, show all labels as the last column (default hide labels column)")
 	fl.BoolVar(&o.ignoreNotFound, "ignore-not-found", false, "If set to true, suppresses NotFound error for specific objects that do not exist.")
+	fl.Int64Var(&o.chunkSize, "chunk-size", defaultChunkSize, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
 	o.files.add(cmd, "get")
 	return cmd
 }
@@ -117,6 +119,9 @@ func runGet(cmd *cobra.Command, f *Factory, o *getOptions, args []string) error 
 	if named && o.allNamespaces {
 		return fmt.Errorf("a resource cannot be retrieved by name across all namespaces")
 	}
+	if o.chunkSize < 0 {
+		return fmt.Errorf("--chunk-size must be 0 or greater, got %d", o.chunkSize)
+	}
 	watching := o.watch || o.watchOnly
 	if watching && !sameKindSelections(sels) {
 		return fmt.Errorf("watch is only supported on individual resources and resource collections, but %d resources were found", len(sels))
@@ -136,7 +141,7 @@ func runGet(cmd *cobra.Command, f *Factory, o *getOptions, args []string) error 
 		targets = append(targets, t)
 		if len(s.names) == 0 {
 			listNS := namespaceFor(s.res, ns, o.allNamespaces)
-			list, err := c.List(ctx, s.res, listNS, ListOptions{LabelSelector: o.labelSelector, FieldSelector: o.fieldSelector})
+			list, err := listChunks(ctx, c, s.res, listNS, ListOptions{LabelSelector: o.labelSelector, FieldSelector: o.fieldSelector}, o.chunkSize)
 			if err != nil {
 				return err
 			}
@@ -172,6 +177,34 @@ func runGet(cmd *cobra.Command, f *Factory, o *getOptions, args []string) error 
 		return nil
 	}
 	return p.watch(ctx, c, targets[0], ns)
+}
+
+// defaultChunkSize is kubectl's --chunk-size.
+const defaultChunkSize = 500
+
+// listChunks lists as c.List does, in pages of chunkSize objects (0: one
+// request), as kubectl does with --chunk-size: every page is read at the
+// revision of the first, so the result is one consistent list at the
+// resourceVersion it returns.
+func listChunks(ctx context.Context, c Client, res *apis.Resource, namespace string, opts ListOptions, chunkSize int64) (*ObjectList, error) {
+	opts.Limit = chunkSize
+	out := &ObjectList{}
+	for {
+		page, err := c.List(ctx, res, namespace, opts)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, page.Items...)
+		if out.ResourceVersion == "" {
+			out.ResourceVersion = page.ResourceVersion
+		}
+		if chunkSize == 0 || page.Continue == "" {
+			return out, nil
+		}
+		// The token carries the revision; a resourceVersion is not
+		// allowed with it.
+		opts.Continue, opts.ResourceVersion = page.Continue, ""
+	}
 }
 
 func sameKindSelections(sels []selection) bool {
