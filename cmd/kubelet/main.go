@@ -42,6 +42,7 @@ type options struct {
 	nodeLabels, taints, capacity    string
 	runtime, endpoint               string
 	podNetwork, podNetworkCIDR      string
+	networkPlugin                   string
 	podInfraImage                   string
 	logFormat                       string
 	verbosity                       int
@@ -114,6 +115,7 @@ Docker Engine API, reporting their status back. It serves /metrics and /healthz 
 	f.StringVar(&o.podNetwork, "pod-network", docker.DefaultPodNetwork, "name of the Docker bridge network of the pods")
 	f.StringVar(&o.podNetworkCIDR, "pod-network-cidr", docker.DefaultPodNetworkCIDR, "subnet of the pod network (the cluster's pod network)")
 	f.StringVar(&o.podInfraImage, "pod-infra-container-image", docker.DefaultSandboxImage, "the sandbox (pause) image")
+	f.StringVar(&o.networkPlugin, "network-plugin", docker.NetworkPluginAuto, "how sandboxes join --pod-network: docker (Docker endpoints), kubenet (the kubelet wires a veth pair to the network's bridge; needs the host's network and PID namespaces and CAP_NET_ADMIN), or auto (kubenet where the kubelet can, else docker)")
 	f.IntVar(&cfg.MaxPods, "max-pods", kubelet.DefaultMaxPods, "pods capacity of the node")
 	f.StringVar(&o.capacity, "capacity", "", "capacity overriding what the host reports, cpu=8,memory=16Gi,pods=110")
 	f.StringVar(&cfg.MetricsBindAddress, "metrics-bind-address", "127.0.0.1:10248", "host:port of plain-HTTP /metrics and /healthz (empty: off)")
@@ -182,6 +184,7 @@ func complete(ctx context.Context, cfg *kubelet.Config, o *options, lg *zap.Logg
 			PodNetwork:     o.podNetwork,
 			PodNetworkCIDR: o.podNetworkCIDR,
 			SandboxImage:   o.podInfraImage,
+			NetworkPlugin:  o.networkPlugin,
 			Logger:         lg,
 		})
 	case "hollow":

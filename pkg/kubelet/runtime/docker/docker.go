@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,14 +41,17 @@ import (
 // integration (dockershim) set them, so that a restarted kubelet recognises
 // what it started.
 const (
-	LabelPodName        = "io.kubernetes.pod.name"
-	LabelPodNamespace   = "io.kubernetes.pod.namespace"
-	LabelPodUID         = "io.kubernetes.pod.uid"
-	LabelContainerName  = "io.kubernetes.container.name"
-	LabelRestartCount   = "io.kubernetes.container.restartCount"
-	LabelContainerType  = "io.kubernetes.docker.type"
-	LabelSandboxID      = "io.kubernetes.sandbox.id"
-	LabelNode           = "minik8s.io/node"
+	LabelPodName       = "io.kubernetes.pod.name"
+	LabelPodNamespace  = "io.kubernetes.pod.namespace"
+	LabelPodUID        = "io.kubernetes.pod.uid"
+	LabelContainerName = "io.kubernetes.container.name"
+	LabelRestartCount  = "io.kubernetes.container.restartCount"
+	LabelContainerType = "io.kubernetes.docker.type"
+	LabelSandboxID     = "io.kubernetes.sandbox.id"
+	LabelNode          = "minik8s.io/node"
+	// LabelPodIP, on a sandbox the kubelet wired itself (kubenet), is
+	// the pod IP it gave it: Docker does not know it.
+	LabelPodIP          = "minik8s.io/pod-ip"
 	annotationPrefix    = "annotation."
 	sandboxContainerTag = "POD" // io.kubernetes.container.name of a sandbox
 
@@ -79,6 +83,9 @@ type Config struct {
 	PodNetworkCIDR string
 	// SandboxImage is the pause image; default DefaultSandboxImage.
 	SandboxImage string
+	// NetworkPlugin says how sandboxes join the pod network: one of
+	// NetworkPlugins; default NetworkPluginAuto.
+	NetworkPlugin string
 	// Logger; default zap.NewNop().
 	Logger *zap.Logger
 }
@@ -94,6 +101,15 @@ type Docker struct {
 
 	netMu    sync.Mutex
 	netReady bool
+	// plugin is the network plugin asked for and, once the network is
+	// ready, the one in use; wirer is set when that is kubenet.
+	plugin string
+	wirer  *wirer
+
+	// toWire maps a prepared kubenet sandbox to its pod IP, until it is
+	// started and wired.
+	wireMu sync.Mutex
+	toWire map[string]netip.Addr
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedStatus // container ID -> last inspected status
@@ -123,6 +139,12 @@ func New(cfg Config) (*Docker, error) {
 	if cfg.SandboxImage == "" {
 		cfg.SandboxImage = DefaultSandboxImage
 	}
+	if cfg.NetworkPlugin == "" {
+		cfg.NetworkPlugin = NetworkPluginAuto
+	}
+	if !slices.Contains(NetworkPlugins, cfg.NetworkPlugin) {
+		return nil, errdefs.Invalid("docker runtime: network plugin %q: must be one of %s", cfg.NetworkPlugin, strings.Join(NetworkPlugins, ", "))
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -141,6 +163,8 @@ func New(cfg Config) (*Docker, error) {
 		subnet:     subnet.Masked(),
 		sandboxImg: cfg.SandboxImage,
 		lg:         cfg.Logger.Named("docker"),
+		plugin:     cfg.NetworkPlugin,
+		toWire:     make(map[string]netip.Addr),
 		cache:      make(map[string]cachedStatus),
 	}, nil
 }
@@ -175,6 +199,8 @@ func (d *Docker) EnsureNetwork(ctx context.Context) error {
 	if d.netReady {
 		return nil
 	}
+	var bridge string
+	var gateway netip.Addr
 	check := func() (bool, error) {
 		res, err := d.cli.NetworkInspect(ctx, d.network, client.NetworkInspectOptions{})
 		if cerrdefs.IsNotFound(err) {
@@ -185,6 +211,7 @@ func (d *Docker) EnsureNetwork(ctx context.Context) error {
 		}
 		for _, c := range res.Network.IPAM.Config {
 			if c.Subnet.Masked() == d.subnet {
+				bridge, gateway = bridgeName(res.Network.ID, res.Network.Options), c.Gateway
 				return true, nil
 			}
 		}
@@ -221,8 +248,47 @@ func (d *Docker) EnsureNetwork(ctx context.Context) error {
 			}
 		}
 		d.lg.Info("Created pod network", zap.String("network", d.network), zap.Stringer("subnet", d.subnet))
+		if bridge == "" {
+			if _, err := check(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := d.choosePlugin(bridge, gateway); err != nil {
+		return err
 	}
 	d.netReady = true
+	return nil
+}
+
+// NetworkPlugin is the network plugin in use: NetworkPluginDocker or
+// NetworkPluginKubenet once the pod network is ready (the first sandbox
+// ensures it), the one configured before.
+func (d *Docker) NetworkPlugin() string {
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
+	return d.plugin
+}
+
+// choosePlugin settles the network plugin once the pod network is ready:
+// kubenet needs a wirer for its bridge; auto becomes kubenet when one can
+// be made, docker otherwise.
+func (d *Docker) choosePlugin(bridge string, gateway netip.Addr) error {
+	if d.plugin == NetworkPluginDocker {
+		d.lg.Info("Sandboxes join the pod network as Docker endpoints", zap.String("network", d.network))
+		return nil
+	}
+	w, err := newWirer(bridge, d.subnet, gateway)
+	if err != nil {
+		if d.plugin == NetworkPluginKubenet {
+			return errdefs.Precondition("network plugin kubenet on pod network %s: %v", d.network, err)
+		}
+		d.plugin = NetworkPluginDocker
+		d.lg.Info("Sandboxes join the pod network as Docker endpoints: this kubelet cannot wire them itself", zap.String("network", d.network), zap.String("reason", err.Error()))
+		return nil
+	}
+	d.plugin, d.wirer = NetworkPluginKubenet, w
+	d.lg.Info("Sandboxes join the pod network through veth pairs on its bridge (kubenet)", zap.String("network", d.network), zap.String("bridge", bridge), zap.Stringer("gateway", gateway))
 	return nil
 }
 
@@ -356,12 +422,18 @@ func (d *Docker) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 			return "", fmt.Errorf("create sandbox for pod %s/%s: %w", spec.Pod.Namespace, spec.Pod.Name, err)
 		}
 		cfg.Hostname = hostname(spec)
+		if spec.IP.IsValid() && !d.subnet.Contains(spec.IP) {
+			return "", errdefs.Invalid("create sandbox for pod %s/%s: IP %s is outside the pod network %s", spec.Pod.Namespace, spec.Pod.Name, spec.IP, d.subnet)
+		}
+		if d.wirer != nil && spec.IP.IsValid() && !publishesHostPorts(spec) {
+			// kubenet: no network from Docker; StartSandbox wires it.
+			hc.NetworkMode = "none"
+			cfg.Labels[LabelPodIP] = spec.IP.String()
+			return d.createSandbox(ctx, spec, cfg, hc, nil, spec.IP)
+		}
 		hc.NetworkMode = container.NetworkMode(d.network)
 		ep := &network.EndpointSettings{}
 		if spec.IP.IsValid() {
-			if !d.subnet.Contains(spec.IP) {
-				return "", errdefs.Invalid("create sandbox for pod %s/%s: IP %s is outside the pod network %s", spec.Pod.Namespace, spec.Pod.Name, spec.IP, d.subnet)
-			}
 			ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: spec.IP}
 		}
 		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{d.network: ep}}
@@ -393,26 +465,110 @@ func (d *Docker) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 			hc.PortBindings[port] = append(hc.PortBindings[port], b)
 		}
 	}
+	return d.createSandbox(ctx, spec, cfg, hc, nc, netip.Addr{})
+}
+
+// createSandbox creates the sandbox container; wireIP, when valid, is the
+// address StartSandbox wires it with.
+func (d *Docker) createSandbox(ctx context.Context, spec runtime.SandboxSpec, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig, wireIP netip.Addr) (string, error) {
 	name := containerName(spec.Pod, sandboxContainerTag, spec.Attempt)
 	res, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc, NetworkingConfig: nc})
 	if err != nil {
 		return "", d.classifyCreate(err, "create sandbox "+name, d.sandboxImg)
 	}
+	if wireIP.IsValid() {
+		d.wireMu.Lock()
+		d.toWire[res.ID] = wireIP
+		d.wireMu.Unlock()
+	}
 	return res.ID, nil
 }
 
-// StartSandbox implements runtime.Runtime.
-func (d *Docker) StartSandbox(ctx context.Context, id string) error {
-	if _, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		// Leave no half-made sandbox behind.
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if _, rmErr := d.cli.ContainerRemove(rmCtx, id, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
-			d.lg.Warn("Could not remove a sandbox that failed to start", zap.String("containerID", id), zap.Error(rmErr))
+// publishesHostPorts reports whether the sandbox publishes a host port.
+func publishesHostPorts(spec runtime.SandboxSpec) bool {
+	for _, p := range spec.Ports {
+		if p.HostPort != 0 {
+			return true
 		}
+	}
+	return false
+}
+
+// StartSandbox implements runtime.Runtime. A kubenet sandbox is wired to
+// the pod network's bridge before it counts as started.
+func (d *Docker) StartSandbox(ctx context.Context, id string) error {
+	d.wireMu.Lock()
+	ip, wire := d.toWire[id]
+	delete(d.toWire, id)
+	d.wireMu.Unlock()
+	// Docker does not know the addresses the kubelet wires: whether the
+	// address is taken is looked up while the sandbox starts.
+	var taken error
+	var wg sync.WaitGroup
+	if wire {
+		wg.Go(func() { taken = d.addressTaken(ctx, id, ip) })
+	}
+	_, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
+	wg.Wait()
+	if err != nil {
+		d.removeFailedSandbox(ctx, id)
 		return classifyStart(err, "start sandbox "+id)
 	}
+	if !wire {
+		return nil
+	}
+	if taken != nil {
+		d.removeFailedSandbox(ctx, id)
+		return taken
+	}
+	res, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err == nil && (res.Container.State == nil || res.Container.State.Pid == 0) {
+		err = errdefs.Unavailable("sandbox %s has no process", id)
+	}
+	if err == nil {
+		err = d.wirer.wire(res.Container.State.Pid, id, ip)
+	}
+	if err != nil {
+		d.removeFailedSandbox(ctx, id)
+		return fmt.Errorf("connect sandbox %s to the pod network with %s: %w", id, ip, err)
+	}
 	return nil
+}
+
+// addressTaken returns AlreadyExists when a running sandbox other than id
+// holds ip: one the kubelet wired, or an endpoint of the pod network.
+func (d *Docker) addressTaken(ctx context.Context, id string, ip netip.Addr) error {
+	f := client.Filters{}
+	f.Add("label", LabelPodIP+"="+ip.String())
+	list, err := d.cli.ContainerList(ctx, client.ContainerListOptions{Filters: f})
+	if err != nil {
+		return classify(err, "list sandboxes at "+ip.String())
+	}
+	for _, c := range list.Items {
+		if c.ID != id {
+			return errdefs.AlreadyExists("address %s is already in use by sandbox %s", ip, c.ID)
+		}
+	}
+	res, err := d.cli.NetworkInspect(ctx, d.network, client.NetworkInspectOptions{})
+	if err != nil {
+		return classify(err, "inspect pod network "+d.network)
+	}
+	for cid, ep := range res.Network.Containers {
+		if ep.IPv4Address.Addr() == ip {
+			return errdefs.AlreadyExists("address %s is already in use by container %s on %s", ip, cid, d.network)
+		}
+	}
+	return nil
+}
+
+// removeFailedSandbox removes a sandbox that could not start: no half-made
+// sandbox is left behind.
+func (d *Docker) removeFailedSandbox(ctx context.Context, id string) {
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, rmErr := d.cli.ContainerRemove(rmCtx, id, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
+		d.lg.Warn("Could not remove a sandbox that failed to start", zap.String("containerID", id), zap.Error(rmErr))
+	}
 }
 
 // hostname is the pod's hostname, cut to the 63 characters a hostname may have.
@@ -461,12 +617,39 @@ func (d *Docker) SandboxStatus(ctx context.Context, id string) (runtime.SandboxS
 	}
 	if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() {
 		st.HostNetwork = true
-	} else if st.State == runtime.SandboxReady && c.NetworkSettings != nil {
-		if ep := c.NetworkSettings.Networks[d.network]; ep != nil {
-			st.IP = ep.IPAddress
+	} else if st.State == runtime.SandboxReady {
+		var networks map[string]*network.EndpointSettings
+		if c.NetworkSettings != nil {
+			networks = c.NetworkSettings.Networks
 		}
+		st.IP = d.sandboxIP(labels, networks)
+		st.State = d.wiredState(st.ID, labels)
 	}
 	return st, nil
+}
+
+// sandboxIP is the pod IP of a running sandbox: its address on the pod
+// network, or the one the kubelet wired it with (kubenet).
+func (d *Docker) sandboxIP(labels map[string]string, networks map[string]*network.EndpointSettings) netip.Addr {
+	if ip, err := netip.ParseAddr(labels[LabelPodIP]); err == nil {
+		return ip
+	}
+	if ep := networks[d.network]; ep != nil {
+		return ep.IPAddress
+	}
+	return netip.Addr{}
+}
+
+// wiredState is the state of a running sandbox: ready, unless the kubelet
+// was to wire it (kubenet) and did not.
+func (d *Docker) wiredState(id string, labels map[string]string) runtime.SandboxState {
+	d.netMu.Lock()
+	w := d.wirer
+	d.netMu.Unlock()
+	if labels[LabelPodIP] != "" && w != nil && !w.wired(id) {
+		return runtime.SandboxNotReady
+	}
+	return runtime.SandboxReady
 }
 
 // ListSandboxes implements runtime.Runtime.
@@ -490,10 +673,13 @@ func (d *Docker) ListSandboxes(ctx context.Context) ([]runtime.SandboxStatus, er
 		}
 		if container.NetworkMode(s.HostConfig.NetworkMode).IsHost() {
 			st.HostNetwork = true
-		} else if st.State == runtime.SandboxReady && s.NetworkSettings != nil {
-			if ep := s.NetworkSettings.Networks[d.network]; ep != nil {
-				st.IP = ep.IPAddress
+		} else if st.State == runtime.SandboxReady {
+			var networks map[string]*network.EndpointSettings
+			if s.NetworkSettings != nil {
+				networks = s.NetworkSettings.Networks
 			}
+			st.IP = d.sandboxIP(s.Labels, networks)
+			st.State = d.wiredState(st.ID, s.Labels)
 		}
 		out = append(out, st)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,5 +271,95 @@ func TestHostPort(t *testing.T) {
 			t.Fatalf("GET %s: %q, %v", url, body, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestNetworkPlugins starts a pod with a fixed IP under each network
+// plugin and reaches its server from the host at that IP: as a Docker
+// endpoint of the pod network (docker), and wired by the runtime to the
+// network's bridge with a veth pair (kubenet), whose bridge end goes with
+// the sandbox.
+func TestNetworkPlugins(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("kubenet wires sandboxes as root; this test runs as root in CI")
+	}
+	for _, plugin := range []string{NetworkPluginDocker, NetworkPluginKubenet} {
+		t.Run(plugin, func(t *testing.T) {
+			d := newDocker(t)
+			d.plugin = plugin
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			pod := runtime.PodRef{UID: fmt.Sprintf("uid-%08x", rand.Uint32()), Name: "net-" + plugin, Namespace: "default"}
+			t.Cleanup(func() {
+				cs, _ := d.ListContainers(context.Background())
+				for _, c := range cs {
+					_ = d.RemoveContainer(context.Background(), c.ID)
+				}
+				sbs, _ := d.ListSandboxes(context.Background())
+				for _, s := range sbs {
+					_ = d.RemoveSandbox(context.Background(), s.ID)
+				}
+			})
+			ip := netip.AddrFrom4([4]byte{10, 2, 250, byte(2 + rand.IntN(250))})
+			sb, err := d.CreateSandbox(ctx, runtime.SandboxSpec{Pod: pod, IP: ip})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.plugin != plugin {
+				t.Fatalf("network plugin in use %q, want %q", d.plugin, plugin)
+			}
+			st, err := d.SandboxStatus(ctx, sb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.State != runtime.SandboxReady || st.IP != ip {
+				t.Fatalf("sandbox status: state %s IP %v, want ready with %v", st.State, st.IP, ip)
+			}
+			res, err := d.cli.ContainerInspect(ctx, sb, client.ContainerInspectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantMode := map[string]string{NetworkPluginDocker: DefaultPodNetwork, NetworkPluginKubenet: "none"}[plugin]
+			if got := string(res.Container.HostConfig.NetworkMode); got != wantMode {
+				t.Errorf("sandbox network mode %q, want %q", got, wantMode)
+			}
+			id, err := d.CreateContainer(ctx, sb, runtime.ContainerSpec{Pod: pod, Name: "web", Image: runtimetest.TestappImage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.StartContainer(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			url := fmt.Sprintf("http://%s:8080/%s", ip, plugin)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				body, err := httpGet(ctx, url)
+				if err == nil && strings.HasPrefix(body, "ok ") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("GET %s: %q, %v", url, body, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if plugin != NetworkPluginKubenet {
+				return
+			}
+			if !d.wirer.wired(sb) {
+				t.Fatalf("no bridge end %s of the sandbox's veth pair", hostVeth(sb))
+			}
+			if err := d.RemoveContainer(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.RemoveSandbox(ctx, sb); err != nil {
+				t.Fatal(err)
+			}
+			for d.wirer.wired(sb) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the bridge end %s outlived the sandbox", hostVeth(sb))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
 	}
 }
