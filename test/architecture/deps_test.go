@@ -132,6 +132,21 @@ func TestDockerSDKOnlyInDockerRuntime(t *testing.T) {
 	}
 }
 
+// The host's links and network namespaces are changed in one place: the
+// Docker runtime's kubenet wiring.
+func TestNetlinkOnlyInDockerRuntime(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if under(p.ImportPath, module+"/pkg/kubelet/runtime/docker") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/vishvananda/") {
+				t.Errorf("%s imports %s: only the kubelet's Docker runtime may change links and network namespaces", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
 func TestPkgNeverImportsCmd(t *testing.T) {
 	for _, p := range listPackages(t) {
 		if !under(p.ImportPath, module+"/pkg") {
