@@ -404,8 +404,26 @@ func (c *composeCluster) testEtcdMemberDown(t *testing.T) {
 	if len(failed) > 0 {
 		t.Logf("failed creates (their outcome is unknown, not lost): %s", strings.Join(failed[:min(5, len(failed))], "; "))
 	}
-	if afterStop.Load() == 0 || float64(afterOK.Load()) < 0.9*float64(afterStop.Load()) {
+	// When etcd-2 is the leader, the creates in flight while the others
+	// elect a new one time out (etcd: "request timed out, possibly due to
+	// previous leader failure"), as they would under the kube-apiserver.
+	// The cluster keeps serving: most creates after the stop succeed, and
+	// once the burst is over every create does, etcd-2 still down.
+	if afterStop.Load() == 0 || float64(afterOK.Load()) < 0.8*float64(afterStop.Load()) {
 		t.Errorf("the cluster did not keep serving: %d of %d creates after the stop succeeded", afterOK.Load(), afterStop.Load())
+	}
+	for i := range 20 {
+		name := fmt.Sprintf("etcd-after-%02d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		pod := newPod(name, map[string]string{"e2e": "etcd"}, "sleep")
+		pod.Spec.NodeSelector = map[string]string{"minik8s.io/e2e": "nowhere"}
+		_, err := c.cs.Pods().Create(ctx, pod)
+		cancel()
+		if err != nil {
+			t.Errorf("create %s after the burst, etcd-2 down: %v", name, err)
+			continue
+		}
+		ok = append(ok, name)
 	}
 	// Every acknowledged create is there, read back with etcd-2 still down.
 	present := map[string]bool{}
