@@ -421,6 +421,12 @@ func (k *Kubelet) createSandbox(ctx context.Context, pod *v1.Pod, a podsync.Acti
 // ready. When the sandbox cannot start, the runtime removes it and the
 // containers created in it are removed here.
 func (k *Kubelet) runSandbox(ctx context.Context, pod *v1.Pod, spec runtime.SandboxSpec, ps *podState) error {
+	// The containers mount the pod's /etc/hosts, with the pod IP when the
+	// kubelet chose it (without a podCIDR the runtime does; the file gets
+	// the IP once the sandbox runs).
+	if err := k.writeEtcHosts(pod, spec.IP); err != nil {
+		return err
+	}
 	id, err := k.rt.PrepareSandbox(ctx, spec)
 	if err != nil {
 		return err
@@ -444,6 +450,13 @@ func (k *Kubelet) runSandbox(ctx context.Context, pod *v1.Pod, spec runtime.Sand
 			k.index.remove(ref.UID, c.id, false)
 		}
 		return err
+	}
+	if !spec.IP.IsValid() && !spec.HostNetwork {
+		if st, err := k.rt.SandboxStatus(ctx, id); err == nil {
+			if err := k.writeEtcHosts(pod, st.IP); err != nil {
+				return err
+			}
+		}
 	}
 	ps.mark("sandboxCreated", k.clk.Now())
 	for _, c := range created {
@@ -558,6 +571,9 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *v1.Pod, a podsync.Act
 		ps.sync = ps.sync.StartFailed(a.Name, "CreateContainerConfigError", err.Error(), k.clk.Now())
 		k.event(pod, "Warning", "Failed", fmt.Sprintf("Error: %v", err))
 		return nil
+	}
+	if err := k.ensureEtcHosts(ctx, pod, a.SandboxID); err != nil {
+		return err
 	}
 	id, err := k.rt.CreateContainer(ctx, a.SandboxID, spec)
 	if err != nil {

@@ -133,6 +133,10 @@ func TestPodLifecycleOnDocker(t *testing.T) {
 	if out, code := execIn(t, n, p, "app", "/testapp", "echo", "hello"); code != 0 || strings.TrimSpace(out) != "hello" {
 		t.Errorf("exec: code %d output %q", code, out)
 	}
+	// The kubelet's /etc/hosts names the pod at its IP.
+	if out, code := execIn(t, n, p, "app", "/testapp", "cat", "/etc/hosts"); code != 0 || !strings.Contains(out, p.GetStatus().GetPodIp()+"\tweb\n") {
+		t.Errorf("/etc/hosts of the pod (exit %d): %q, want the line %q", code, out, p.GetStatus().GetPodIp()+"\tweb")
+	}
 	framework.Eventually(t, 30*time.Second, "minictl logs", func() error {
 		r := cp.Minictl(t, "", "logs", "web")
 		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "hello-e2e") {

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,6 +90,43 @@ func EmptyDirPath(rootDir, podUID, volume string) string {
 // with the pod.
 func ConfigMapPath(rootDir, podUID, volume string) string {
 	return filepath.Join(rootDir, "pods", podUID, "volumes", "kubernetes.io~configmap", volume)
+}
+
+// EtcHostsPath is the pod's /etc/hosts, written by the kubelet under its
+// root directory (Kubernetes' kubelet-managed hosts file): removed with the
+// pod.
+func EtcHostsPath(rootDir, podUID string) string {
+	return filepath.Join(rootDir, "pods", podUID, "etc-hosts")
+}
+
+// Hostname is the pod's hostname: spec.hostname, else its name, cut to the
+// 63 characters a hostname may have.
+func Hostname(pod *v1.Pod) string {
+	h := pod.GetSpec().GetHostname()
+	if h == "" {
+		h = pod.GetMetadata().GetName()
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
+
+// EtcHosts is the content of a pod's /etc/hosts, as Kubernetes' kubelet
+// writes it: localhost, and the pod's IP (when known) with its hostname.
+func EtcHosts(ip netip.Addr, hostname string) []byte {
+	var b strings.Builder
+	b.WriteString("# Kubernetes-managed hosts file.\n")
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\n")
+	b.WriteString("fe00::0\tip6-mcastprefix\n")
+	b.WriteString("fe00::1\tip6-allnodes\n")
+	b.WriteString("fe00::2\tip6-allrouters\n")
+	if ip.IsValid() {
+		b.WriteString(ip.String() + "\t" + hostname + "\n")
+	}
+	return []byte(b.String())
 }
 
 // Mounts maps the volumeMounts of container c of pod to host paths under
@@ -189,6 +227,11 @@ func ContainerSpec(pod *v1.Pod, name string, attempt int, rootDir string) (runti
 	mounts, err := Mounts(pod, c, rootDir)
 	if err != nil {
 		return runtime.ContainerSpec{}, err
+	}
+	// The pod's /etc/hosts, unless the pod shares the node's or the
+	// container mounts its own there (as Kubernetes decides).
+	if !pod.GetSpec().GetHostNetwork() && !slices.ContainsFunc(mounts, func(m runtime.Mount) bool { return filepath.Clean(m.ContainerPath) == "/etc/hosts" }) {
+		mounts = append(mounts, runtime.Mount{HostPath: EtcHostsPath(rootDir, pod.GetMetadata().GetUid()), ContainerPath: "/etc/hosts"})
 	}
 	s.Mounts = mounts
 	return s, nil

@@ -3,6 +3,7 @@ package podsync
 import (
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 
 	v1 "minik8s/api/proto/minik8s/v1"
@@ -59,11 +60,61 @@ func TestContainerSpec(t *testing.T) {
 		Mounts: []runtime.Mount{
 			{HostPath: "/var/lib/kubelet/pods/u1/volumes/empty-dir/scratch", ContainerPath: "/scratch"},
 			{HostPath: "/srv/data/sub/dir", ContainerPath: "/data", ReadOnly: true},
+			{HostPath: "/var/lib/kubelet/pods/u1/etc-hosts", ContainerPath: "/etc/hosts"},
 		},
 		Annotations: map[string]string{AnnotationHash: Hash(pod.Spec.Containers[0])},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ContainerSpec\n got  %+v\n want %+v", got, want)
+	}
+}
+
+// The pod's /etc/hosts is mounted unless the pod is on the node's network
+// or the container mounts a file of its own there.
+func TestContainerSpecEtcHosts(t *testing.T) {
+	hostsMount := func(spec runtime.ContainerSpec) string {
+		for _, m := range spec.Mounts {
+			if m.ContainerPath == "/etc/hosts" {
+				return m.HostPath
+			}
+		}
+		return ""
+	}
+	pod := specPod()
+	pod.Spec.HostNetwork = true
+	if spec, err := ContainerSpec(pod, "app", 0, "/r"); err != nil || hostsMount(spec) != "" {
+		t.Errorf("hostNetwork pod: /etc/hosts from %q (%v), want the node's", hostsMount(spec), err)
+	}
+	pod = specPod()
+	pod.Spec.Containers[0].VolumeMounts = append(pod.Spec.Containers[0].VolumeMounts, &v1.VolumeMount{Name: "host", MountPath: "/etc/hosts", SubPath: "hosts"})
+	if spec, err := ContainerSpec(pod, "app", 0, "/r"); err != nil || hostsMount(spec) != "/srv/data/hosts" {
+		t.Errorf("own /etc/hosts: mounted from %q (%v), want /srv/data/hosts", hostsMount(spec), err)
+	}
+}
+
+func TestEtcHosts(t *testing.T) {
+	want := "# Kubernetes-managed hosts file.\n" +
+		"127.0.0.1\tlocalhost\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\n" +
+		"fe00::0\tip6-mcastprefix\n" +
+		"fe00::1\tip6-allnodes\n" +
+		"fe00::2\tip6-allrouters\n"
+	if got := string(EtcHosts(netip.Addr{}, "web")); got != want {
+		t.Errorf("without an IP:\n%s\nwant\n%s", got, want)
+	}
+	if got := string(EtcHosts(netip.MustParseAddr("10.2.1.7"), "web")); got != want+"10.2.1.7\tweb\n" {
+		t.Errorf("with an IP:\n%s", got)
+	}
+	long := specPod()
+	long.Metadata.Name = strings.Repeat("a", 62) + "-b"
+	long.Spec.Hostname = ""
+	if got := Hostname(long); got != strings.Repeat("a", 62) {
+		t.Errorf("Hostname of a 64-character name = %q", got)
+	}
+	long.Spec.Hostname = "db-0"
+	if got := Hostname(long); got != "db-0" {
+		t.Errorf("Hostname with spec.hostname = %q", got)
 	}
 }
 
