@@ -107,6 +107,21 @@ func newDocker(t *testing.T) *Docker {
 	return d
 }
 
+// removeAllAtCleanup removes, when t ends, every container and sandbox of
+// d's node.
+func removeAllAtCleanup(t *testing.T, d *Docker) {
+	t.Cleanup(func() {
+		cs, _ := d.ListContainers(context.Background())
+		for _, c := range cs {
+			_ = d.RemoveContainer(context.Background(), c.ID)
+		}
+		sbs, _ := d.ListSandboxes(context.Background())
+		for _, s := range sbs {
+			_ = d.RemoveSandbox(context.Background(), s.ID)
+		}
+	})
+}
+
 func TestContract(t *testing.T) {
 	runtimetest.RunSuite(t, func(t *testing.T) runtime.Runtime { return newDocker(t) })
 }
@@ -118,16 +133,7 @@ func TestDockerShape(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pod := runtime.PodRef{UID: fmt.Sprintf("uid-%08x", rand.Uint32()), Name: "shape", Namespace: "ns1"}
-	t.Cleanup(func() {
-		cs, _ := d.ListContainers(context.Background())
-		for _, c := range cs {
-			_ = d.RemoveContainer(context.Background(), c.ID)
-		}
-		sbs, _ := d.ListSandboxes(context.Background())
-		for _, s := range sbs {
-			_ = d.RemoveSandbox(context.Background(), s.ID)
-		}
-	})
+	removeAllAtCleanup(t, d)
 	tcpPort, udpPort := freePort(t), freeUDPPort(t)
 	sb, err := d.CreateSandbox(ctx, runtime.SandboxSpec{
 		Pod: pod,
@@ -235,16 +241,7 @@ func TestHostPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pod := runtime.PodRef{UID: fmt.Sprintf("uid-%08x", rand.Uint32()), Name: "hostport", Namespace: "default"}
-	t.Cleanup(func() {
-		cs, _ := d.ListContainers(context.Background())
-		for _, c := range cs {
-			_ = d.RemoveContainer(context.Background(), c.ID)
-		}
-		sbs, _ := d.ListSandboxes(context.Background())
-		for _, s := range sbs {
-			_ = d.RemoveSandbox(context.Background(), s.ID)
-		}
-	})
+	removeAllAtCleanup(t, d)
 	port := freePort(t)
 	sb, err := d.CreateSandbox(ctx, runtime.SandboxSpec{
 		Pod:   pod,
@@ -290,16 +287,7 @@ func TestNetworkPlugins(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			pod := runtime.PodRef{UID: fmt.Sprintf("uid-%08x", rand.Uint32()), Name: "net-" + plugin, Namespace: "default"}
-			t.Cleanup(func() {
-				cs, _ := d.ListContainers(context.Background())
-				for _, c := range cs {
-					_ = d.RemoveContainer(context.Background(), c.ID)
-				}
-				sbs, _ := d.ListSandboxes(context.Background())
-				for _, s := range sbs {
-					_ = d.RemoveSandbox(context.Background(), s.ID)
-				}
-			})
+			removeAllAtCleanup(t, d)
 			ip := netip.AddrFrom4([4]byte{10, 2, 250, byte(2 + rand.IntN(250))})
 			sb, err := d.CreateSandbox(ctx, runtime.SandboxSpec{Pod: pod, IP: ip})
 			if err != nil {
