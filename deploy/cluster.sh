@@ -71,13 +71,21 @@ nodes_ready() {
 # A pod network left by kubelets run outside compose (tests, `make run`)
 # would clash with the one compose creates: remove it when nothing uses it.
 clear_foreign_pod_network() {
-	local label
+	local label users
 	label="$(docker network inspect "$pods_net" --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null)" || return 0
 	[ "$label" = "$project" ] && return 0
 	if ! docker network rm "$pods_net" >/dev/null 2>&1; then
-		echo "the Docker network $pods_net exists, is not the cluster's and is in use by:" >&2
-		docker ps -a --filter "network=$pods_net" --format '  {{.Names}} ({{.Status}})' >&2
-		echo "remove them (docker rm -f ...) and run 'make up' again, or give the cluster another" >&2
+		users="$(docker ps -a --filter "network=$pods_net" --format '  {{.Names}} ({{.Status}})')"
+		if [ -n "$users" ]; then
+			echo "the Docker network $pods_net exists, is not the cluster's and is in use by:" >&2
+			echo "$users" >&2
+			echo "remove them (docker rm -f ...) and run 'make up' again, or give the cluster another" >&2
+		else
+			# Docker Engine 20.10 can keep endpoints of removed containers.
+			echo "the Docker network $pods_net exists, is not the cluster's, and Docker refuses to remove" >&2
+			echo "it: it counts endpoints of containers that are gone (restarting the Docker daemon clears" >&2
+			echo "them). Restart the daemon and run 'make up' again, or give the cluster another" >&2
+		fi
 		echo "pod network (MINIK8S_POD_NETWORK, MINIK8S_POD_NETWORK_CIDR, ...: see docker-compose.yaml)" >&2
 		exit 1
 	fi

@@ -22,6 +22,7 @@ func TestExamplesDecodeAndValidate(t *testing.T) {
 		{file: "mysql.yaml", kinds: []string{"Deployment"}},
 		{file: "web-pod.yaml", kinds: []string{"Pod"}},
 		{file: "web-deployment.yaml", kinds: []string{"Deployment"}},
+		{file: "web-config.yaml", kinds: []string{"ConfigMap", "Pod"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
