@@ -99,17 +99,9 @@ func EtcHostsPath(rootDir, podUID string) string {
 	return filepath.Join(rootDir, "pods", podUID, "etc-hosts")
 }
 
-// Hostname is the pod's hostname: spec.hostname, else its name, cut to the
-// 63 characters a hostname may have.
+// Hostname is the pod's hostname (runtime.PodHostname).
 func Hostname(pod *v1.Pod) string {
-	h := pod.GetSpec().GetHostname()
-	if h == "" {
-		h = pod.GetMetadata().GetName()
-	}
-	if len(h) > 63 {
-		h = strings.TrimRight(h[:63], "-.")
-	}
-	return h
+	return runtime.PodHostname(pod.GetSpec().GetHostname(), pod.GetMetadata().GetName())
 }
 
 // EtcHosts is the content of a pod's /etc/hosts, as Kubernetes' kubelet

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -314,3 +315,17 @@ var (
 	// ErrRegistryUnavailable: the registry could not be reached or failed.
 	ErrRegistryUnavailable = errors.New("registry unavailable")
 )
+
+// PodHostname is a pod's hostname: hostname (the pod's spec.hostname) when
+// set, else the pod's name, cut to the 63 characters a hostname may have.
+// The sandbox carries it and the kubelet's /etc/hosts names it.
+func PodHostname(hostname, podName string) string {
+	h := hostname
+	if h == "" {
+		h = podName
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}

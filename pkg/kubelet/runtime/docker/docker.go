@@ -421,7 +421,7 @@ func (d *Docker) PrepareSandbox(ctx context.Context, spec runtime.SandboxSpec) (
 		if err := d.EnsureNetwork(ctx); err != nil {
 			return "", fmt.Errorf("create sandbox for pod %s/%s: %w", spec.Pod.Namespace, spec.Pod.Name, err)
 		}
-		cfg.Hostname = hostname(spec)
+		cfg.Hostname = runtime.PodHostname(spec.Hostname, spec.Pod.Name)
 		if spec.IP.IsValid() && !d.subnet.Contains(spec.IP) {
 			return "", errdefs.Invalid("create sandbox for pod %s/%s: IP %s is outside the pod network %s", spec.Pod.Namespace, spec.Pod.Name, spec.IP, d.subnet)
 		}
@@ -569,18 +569,6 @@ func (d *Docker) removeFailedSandbox(ctx context.Context, id string) {
 	if _, rmErr := d.cli.ContainerRemove(rmCtx, id, client.ContainerRemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
 		d.lg.Warn("Could not remove a sandbox that failed to start", zap.String("containerID", id), zap.Error(rmErr))
 	}
-}
-
-// hostname is the pod's hostname, cut to the 63 characters a hostname may have.
-func hostname(spec runtime.SandboxSpec) string {
-	h := spec.Hostname
-	if h == "" {
-		h = spec.Pod.Name
-	}
-	if len(h) > 63 {
-		h = strings.TrimRight(h[:63], "-.")
-	}
-	return h
 }
 
 // StopSandbox implements runtime.Runtime.

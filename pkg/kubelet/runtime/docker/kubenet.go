@@ -71,9 +71,11 @@ func newWirer(bridge string, subnet netip.Prefix, gateway netip.Addr) (*wirer, e
 	if err := netlink.LinkDel(probe); err != nil {
 		return nil, fmt.Errorf("delete probe link %s: %w", probe.Name, err)
 	}
-	if _, err := netns.GetFromPid(os.Getpid()); err != nil {
+	self, err := netns.GetFromPid(os.Getpid())
+	if err != nil {
 		return nil, fmt.Errorf("may not open network namespaces: %w", err)
 	}
+	_ = self.Close()
 	return &wirer{bridge: link, gateway: gateway, bits: subnet.Bits()}, nil
 }
 
