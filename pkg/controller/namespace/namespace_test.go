@@ -156,6 +156,20 @@ func (e *env) sync(t *testing.T, name string) {
 
 func (e *env) deletes() []string { return e.api.deletes(e.c.resources) }
 
+// step advances the fake clock by d once the queue's delayed add has its
+// timer: a step taken before the timer exists would not fire it.
+func (e *env) step(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.clock.HasWaiters() {
+		if time.Now().After(deadline) {
+			t.Fatal("no delayed add is waiting on the clock")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.clock.Step(d)
+}
+
 // waitQueued waits until the queue holds n keys (delayed adds land
 // asynchronously once the fake clock passed them).
 func (e *env) waitQueued(t *testing.T, n int) {
@@ -225,7 +239,7 @@ func TestEmptiesThenFinalizes(t *testing.T) {
 	}
 	// A fresh pass must find the namespace empty; it is queued for that,
 	// after the first backoff step.
-	e.clock.Step(retryBase)
+	e.step(t, retryBase)
 	e.waitQueued(t, 1)
 	e.drain()
 
@@ -279,7 +293,7 @@ func TestWaitsForGracefulPods(t *testing.T) {
 	if e.c.queue.Len() != 0 {
 		t.Fatalf("requeued at once")
 	}
-	e.clock.Step(time.Second)
+	e.step(t, time.Second)
 	e.waitQueued(t, 1)
 	e.drain()
 	e.sync(t, "dev")
@@ -311,12 +325,12 @@ func TestEstimatesFromGracePeriod(t *testing.T) {
 		t.Fatalf("a pod being deleted was deleted again: %q", got)
 	}
 	// Half the 20 s left plus a second.
-	e.clock.Step(10 * time.Second)
+	e.step(t, 10*time.Second)
 	time.Sleep(20 * time.Millisecond)
 	if e.c.queue.Len() != 0 {
 		t.Fatal("requeued before 11 s")
 	}
-	e.clock.Step(time.Second)
+	e.step(t, time.Second)
 	e.waitQueued(t, 1)
 }
 
