@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"k8s.io/utils/clock"
 
@@ -597,9 +598,19 @@ func (s *Etcd) CurrentRevision(ctx context.Context) (int64, error) {
 	return resp.Header.Revision, nil
 }
 
-// RequestProgress asks etcd to send every watch of this client a progress
-// notification (a Bookmark at the current revision) once the watches have
-// caught up.
+// WithWatchStream returns ctx for Watch and RequestProgress calls that
+// share their own etcd watch stream, named name. etcd sends a stream's
+// progress notification only when every watch on it has caught up and
+// none starts after the current revision, so one watch opened "from now"
+// would hold back the progress of all others on its stream: each watch
+// cache keeps to a stream of its own.
+func WithWatchStream(ctx context.Context, name string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "minik8s-watch-stream", name)
+}
+
+// RequestProgress asks etcd to send every watch of this client on ctx's
+// stream (WithWatchStream) a progress notification (a Bookmark at the
+// current revision) once the watches have caught up.
 func (s *Etcd) RequestProgress(ctx context.Context) error {
 	if err := s.cli.RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
 		return etcdError(err, "request progress", "")

@@ -186,6 +186,9 @@ func New(cfg Config) (*Cacher, error) {
 // relist). On return every watcher has ended and every goroutine of the
 // cache has exited.
 func (c *Cacher) Run(ctx context.Context) error {
+	// The cache's watch and its progress requests share a stream of their
+	// own (see storage.WithWatchStream).
+	ctx = storage.WithWatchStream(ctx, c.prefix)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); c.progressLoop(ctx) }()
