@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"minik8s/pkg/apis"
-	"minik8s/pkg/apis/errdefs"
 	"minik8s/pkg/storage"
 )
 
@@ -159,17 +158,10 @@ func (g *Group) ListPage(ctx context.Context, prefix string, opts storage.PageOp
 }
 
 // ListEvents is Cacher.ListEvents of the resource's cache; a resource
-// without a cache is listed from the store and encoded here. So is a
-// consistent list (minRevision 0) whose cache could not prove itself fresh
-// within its wait, as Kubernetes' consistent reads from cache fall back to
-// etcd; a list at a given resourceVersion still fails (too large resource
-// version).
+// without a cache is listed from the store and encoded here.
 func (g *Group) ListEvents(ctx context.Context, prefix string, minRevision int64, filter func(apis.Object) bool) ([]storage.Event, int64, error) {
 	if c := g.cacherFor(prefix); c != nil {
-		events, rev, err := c.ListEvents(ctx, prefix, minRevision, filter)
-		if minRevision != 0 || errdefs.ClassOf(err) != errdefs.ClassTimeout || ctx.Err() != nil {
-			return events, rev, err
-		}
+		return c.ListEvents(ctx, prefix, minRevision, filter)
 	}
 	objs, rev, err := g.store.List(ctx, prefix, minRevision, nil, filter)
 	if err != nil {
